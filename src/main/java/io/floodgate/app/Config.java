@@ -1,0 +1,127 @@
+package io.floodgate.app;
+
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Map;
+
+/**
+ * Floodgate's configuration, read from environment variables (the names of API.md and a few
+ * more). Every value is checked here, at start, and a bad one stops the process with a message
+ * naming the variable, the value and what would be right.
+ */
+public record Config(
+        String host,
+        int port,
+        String adminToken,
+        boolean adminTokenGenerated,
+        Path dataDir,
+        String dbUrl,
+        String dbUser,
+        String dbPassword,
+        String redisUrl,
+        String kafkaBootstrap,
+        double userRate,
+        int userBurst,
+        double globalRate,
+        String userJwtSecret,
+        Duration requestTimeout,
+        Duration maxRequestTimeout,
+        int maxBodyBytes,
+        int maxInFlight,
+        int maxTrackedUsers,
+        int writerQueue,
+        int writerBatch,
+        Duration drainTimeout) {
+
+    /** A configuration error: which variable, what it was, what it must be. */
+    public static final class ConfigException extends IllegalArgumentException {
+        ConfigException(String message) {
+            super(message);
+        }
+    }
+
+    public static Config fromEnv(Map<String, String> env) {
+        Reader r = new Reader(env);
+        String token = r.string("FLOODGATE_ADMIN_TOKEN", null);
+        boolean generated = token == null;
+        if (generated) {
+            byte[] bytes = new byte[24];
+            new SecureRandom().nextBytes(bytes);
+            token = HexFormat.of().formatHex(bytes);
+        }
+        Duration timeout = Duration.ofMillis(r.integer("FLOODGATE_REQUEST_TIMEOUT_MS", 1_000, 1, 600_000));
+        Duration maxTimeout = Duration.ofMillis(r.integer("FLOODGATE_MAX_REQUEST_TIMEOUT_MS",
+                Math.max(10_000, timeout.toMillis()), 1, 600_000));
+        if (maxTimeout.compareTo(timeout) < 0) {
+            throw new ConfigException("FLOODGATE_MAX_REQUEST_TIMEOUT_MS (" + maxTimeout.toMillis()
+                    + ") must be at least FLOODGATE_REQUEST_TIMEOUT_MS (" + timeout.toMillis() + ")");
+        }
+        return new Config(
+                r.string("FLOODGATE_HOST", "0.0.0.0"),
+                (int) r.integer("FLOODGATE_PORT", 8080, 0, 65_535),
+                token,
+                generated,
+                Path.of(r.string("FLOODGATE_DATA_DIR", "./data")),
+                r.string("FLOODGATE_DB_URL", null),
+                r.string("FLOODGATE_DB_USER", null),
+                r.string("FLOODGATE_DB_PASSWORD", null),
+                r.string("FLOODGATE_REDIS_URL", null),
+                r.string("FLOODGATE_KAFKA_BOOTSTRAP", null),
+                r.decimal("FLOODGATE_USER_RATE", 10, 0.001, 1e9),
+                (int) r.integer("FLOODGATE_USER_BURST", 20, 1, 1_000_000_000),
+                r.decimal("FLOODGATE_GLOBAL_RATE", 0, 0.001, 1e9),
+                r.string("FLOODGATE_USER_JWT_SECRET", null),
+                timeout,
+                maxTimeout,
+                (int) r.integer("FLOODGATE_MAX_BODY_BYTES", 16 * 1024, 64, 16 * 1024 * 1024),
+                (int) r.integer("FLOODGATE_MAX_IN_FLIGHT", 2_048, 1, 1_000_000),
+                (int) r.integer("FLOODGATE_MAX_TRACKED_USERS", 2_000_000, 1, 100_000_000),
+                (int) r.integer("FLOODGATE_WRITER_QUEUE", 8_192, 1, 10_000_000),
+                (int) r.integer("FLOODGATE_WRITER_BATCH", 512, 1, 100_000),
+                Duration.ofMillis(r.integer("FLOODGATE_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000)));
+    }
+
+    private record Reader(Map<String, String> env) {
+        String string(String name, String otherwise) {
+            String value = env.get(name);
+            return value == null || value.isBlank() ? otherwise : value.trim();
+        }
+
+        long integer(String name, long otherwise, long min, long max) {
+            String raw = string(name, null);
+            if (raw == null) {
+                return otherwise;
+            }
+            long value;
+            try {
+                value = Long.parseLong(raw);
+            } catch (NumberFormatException e) {
+                throw new ConfigException(name + " must be an integer from " + min + " to " + max + ", was '" + raw + "'");
+            }
+            if (value < min || value > max) {
+                throw new ConfigException(name + " must be from " + min + " to " + max + ", was " + value);
+            }
+            return value;
+        }
+
+        /** A positive decimal; unset gives {@code otherwise} (0 meaning "off" where allowed). */
+        double decimal(String name, double otherwise, double min, double max) {
+            String raw = string(name, null);
+            if (raw == null) {
+                return otherwise;
+            }
+            double value;
+            try {
+                value = Double.parseDouble(raw);
+            } catch (NumberFormatException e) {
+                value = Double.NaN;
+            }
+            if (!(value >= min && value <= max)) {
+                throw new ConfigException(name + " must be a number from " + min + " to " + max + ", was '" + raw + "'");
+            }
+            return value;
+        }
+    }
+}

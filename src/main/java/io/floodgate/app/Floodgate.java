@@ -1,0 +1,140 @@
+package io.floodgate.app;
+
+import io.floodgate.core.CatalogService;
+import io.floodgate.core.OrderService;
+import io.floodgate.core.port.OrderLog;
+import io.floodgate.core.port.OrderStore;
+import io.floodgate.core.port.StockLedger;
+import io.floodgate.direct.GroupCommitOrderLog;
+import io.floodgate.flow.Admission;
+import io.floodgate.http.HttpApi;
+import io.floodgate.jdbc.JdbcStores;
+import io.floodgate.memory.InMemoryStockLedger;
+import io.floodgate.observe.Metrics;
+import io.helidon.webserver.WebServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The one place that wires Floodgate: reads the {@link Config}, builds the adapters it names,
+ * hands them to the core and starts the HTTP server. Nothing else names an adapter class.
+ *
+ * <p>{@link #close()} drains: the listener stops taking connections, requests in flight finish
+ * (up to the drain timeout), the order writer flushes what it holds, and the store closes.
+ */
+public final class Floodgate implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Floodgate.class);
+
+    private final Config config;
+    private final Metrics metrics;
+    private final OrderStore store;
+    private final StockLedger ledger;
+    private final OrderLog orderLog;
+    private final Admission admission;
+    private final HttpApi api;
+    private final WebServer server;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private Floodgate(Config config, Clock clock) {
+        this.config = config;
+        if (config.redisUrl() != null) {
+            throw new Config.ConfigException("FLOODGATE_REDIS_URL is set, but this build has no Redis ledger yet;"
+                    + " unset it to use the in-process ledger");
+        }
+        if (config.kafkaBootstrap() != null) {
+            throw new Config.ConfigException("FLOODGATE_KAFKA_BOOTSTRAP is set, but this build has no Kafka order log"
+                    + " yet; unset it to write orders straight to the store");
+        }
+        this.metrics = new Metrics();
+        this.store = config.dbUrl() == null
+                ? JdbcStores.embedded(config.dataDir(), clock)
+                : JdbcStores.connect(config.dbUrl(), config.dbUser(), config.dbPassword(), clock);
+        try {
+            this.ledger = InMemoryStockLedger.restoredFrom(store, clock);
+            GroupCommitOrderLog writer = new GroupCommitOrderLog(store, config.writerQueue(), config.writerBatch());
+            this.orderLog = writer;
+            metrics.gauge("floodgate.writer.queue.depth", "Orders waiting for the group-commit writer", writer::depth);
+            metrics.counter("floodgate.orders.persisted", "Orders written to the store", writer::persisted);
+            metrics.counter("floodgate.writer.batches", "Group-commit batches written", writer::batches);
+            metrics.counter("floodgate.writer.failed.batches", "Group-commit batches that failed", writer::failedBatches);
+
+            this.admission = new Admission(config.userRate(), config.userBurst(), config.globalRate(),
+                    config.maxInFlight(), config.maxTrackedUsers());
+            metrics.gauge("floodgate.admission.in.flight", "Order placements in flight", admission::inFlight);
+            metrics.gauge("floodgate.admission.limit", "Order placements allowed in flight", admission::maxInFlight);
+            metrics.gauge("floodgate.admission.tracked.users", "Per-user rate buckets held", admission::trackedUsers);
+
+            OrderService orders = new OrderService(ledger, orderLog, store, clock);
+            CatalogService catalog = new CatalogService(ledger, store);
+            this.api = new HttpApi(orders, catalog, admission, this::downDependencies, metrics,
+                    new HttpApi.Settings(config.adminToken(), config.userJwtSecret(), config.maxBodyBytes(),
+                            config.requestTimeout(), config.maxRequestTimeout()), clock);
+            this.server = WebServer.builder()
+                    .host(config.host())
+                    .port(config.port())
+                    .maxPayloadSize(Math.max(1L << 20, config.maxBodyBytes() * 2L))
+                    .shutdownGracePeriod(config.drainTimeout())
+                    .shutdownHook(false)
+                    .routing(api::routing)
+                    .build()
+                    .start();
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+    }
+
+    /** Builds and starts Floodgate; returns once it is listening. */
+    public static Floodgate start(Config config, Clock clock) {
+        return new Floodgate(config, clock);
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    private List<String> downDependencies() {
+        List<String> down = new ArrayList<>(1);
+        if (!store.ping(Duration.ofSeconds(1))) {
+            down.add("store");
+        }
+        return down;
+    }
+
+    /** Drains and stops; safe to call more than once and from a signal handler. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        long start = System.nanoTime();
+        LOG.info("draining: {} requests in flight, {} orders queued", api.inFlight(), orderLog.depth());
+        server.stop();
+        long deadline = start + config.drainTimeout().toNanos();
+        while (api.inFlight() > 0 && System.nanoTime() - deadline < 0) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        orderLog.close();
+        admission.close();
+        ledger.close();
+        store.close();
+        metrics.close();
+        LOG.info("stopped in {} ms", Duration.ofNanos(System.nanoTime() - start).toMillis());
+    }
+}

@@ -1,0 +1,65 @@
+package io.floodgate.core.port;
+
+import io.floodgate.core.domain.ItemSpec;
+import io.floodgate.core.domain.Order;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * Orders and items of record. Every write is idempotent: an order is identified by its id and
+ * by {@code (sku, idempotencyKey)}, and writing it twice stores it once.
+ *
+ * <p>Failures surface as {@link io.floodgate.core.DependencyUnavailableException}; a failed
+ * call changed nothing.
+ */
+public interface OrderStore extends AutoCloseable {
+
+    /**
+     * Creates the item or replaces its definition.
+     *
+     * @return true when created, false when replaced
+     * @throws io.floodgate.core.RejectedException {@code ITEM_LOCKED} if the item has ever had an
+     *         order
+     */
+    boolean putItem(ItemSpec spec);
+
+    /** Adds {@code delta} (possibly negative) to the item's stock. */
+    void addStock(String sku, long delta);
+
+    /** Writes the orders in one transaction; orders already present are left as they are. */
+    void insertOrders(List<Order> orders);
+
+    Optional<Order> order(String orderId);
+
+    Optional<Order> orderByKey(String sku, String idempotencyKey);
+
+    /** The user's orders, newest first. */
+    List<Order> ordersOfUser(String userId, int limit);
+
+    /**
+     * Marks the order cancelled unless it already is.
+     *
+     * @return empty if there is no such order
+     */
+    Optional<Cancellation> cancel(String orderId, Instant at);
+
+    /** Every item, for rebuilding a ledger. */
+    void forEachItem(Consumer<ItemSpec> sink);
+
+    /** Every order, cancelled ones included, for rebuilding a ledger. */
+    void forEachOrder(Consumer<Order> sink);
+
+    /** Whether the store answers within {@code timeout}. */
+    boolean ping(Duration timeout);
+
+    @Override
+    void close();
+
+    /** The order after a cancel, and whether this call was the one that cancelled it. */
+    record Cancellation(Order order, boolean cancelledNow) {
+    }
+}

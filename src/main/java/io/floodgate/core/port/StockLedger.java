@@ -1,0 +1,111 @@
+package io.floodgate.core.port;
+
+import io.floodgate.core.Deadline;
+import io.floodgate.core.domain.ItemSpec;
+import io.floodgate.core.domain.ItemView;
+import io.floodgate.core.domain.Order;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Where stock is reserved: atomically, idempotently by {@code (sku, idempotencyKey)}, inside the
+ * sale window and the per-user limit. A reservation lives until it is {@linkplain #confirm
+ * confirmed} (its order is durable) or {@linkplain #release released} (it never will be).
+ *
+ * <p>Implementations keep, per item: {@code stock = available + reserved + sold} at every moment,
+ * and {@code held(user) <= perUserLimit} for every user.
+ */
+public interface StockLedger extends AutoCloseable {
+
+    /**
+     * Reserves {@code order.quantity()} units of {@code order.sku()} for {@code order.orderId()}.
+     * While the same key is in flight this waits, within {@code deadline}, for the first attempt's
+     * fate: {@link ReserveOutcome.Replayed} once that order is durable, a fresh verdict if it was
+     * released. A key that has produced a durable order never reserves again.
+     */
+    ReserveOutcome reserve(Order order, Deadline deadline);
+
+    /** The reservation's order is durable: it now counts as sold and its key is spent for good. */
+    void confirm(String sku, String idempotencyKey);
+
+    /** The reservation's order will never be durable: units, user count and key are freed. */
+    void release(String sku, String idempotencyKey);
+
+    /** A durable order was cancelled: its units go back to available, its user holds fewer. */
+    void returnUnits(Order cancelled);
+
+    /**
+     * Fences {@code sku} against reservations while its definition changes. Reservations wait
+     * (within their deadline) until the definition is committed or aborted.
+     *
+     * @throws io.floodgate.core.RejectedException {@code ITEM_LOCKED} when the item has ever had
+     *         an order, or has one in flight
+     */
+    Definition beginDefinition(String sku);
+
+    /**
+     * Adds {@code delta} units to stock and available. A negative delta takes available units
+     * only.
+     *
+     * @throws io.floodgate.core.RejectedException {@code SOLD_OUT} if fewer than {@code -delta}
+     *         are available, {@code UNKNOWN_ITEM} if there is no such item
+     */
+    ItemView adjustStock(String sku, long delta);
+
+    Optional<ItemView> view(String sku);
+
+    List<ItemView> views();
+
+    @Override
+    default void close() {
+    }
+
+    /** An item definition in progress; exactly one of {@link #commit} or {@link #abort} follows. */
+    interface Definition {
+        /** Whether the item did not exist before. */
+        boolean creates();
+
+        /** Installs {@code spec} with {@code available = spec.stock()} and lifts the fence. */
+        ItemView commit(ItemSpec spec);
+
+        /** Lifts the fence, leaving the item as it was (or absent, if it was new). */
+        void abort();
+    }
+
+    /** What became of a reservation attempt. */
+    sealed interface ReserveOutcome {
+        /** Reserved; the caller must now make the order durable, then confirm or release. */
+        record Reserved() implements ReserveOutcome {
+        }
+
+        /** The key already produced this durable order, for the same user and quantity. */
+        record Replayed(String orderId) implements ReserveOutcome {
+        }
+
+        /** The key already produced an order for a different user or quantity. */
+        record KeyReused(String orderId) implements ReserveOutcome {
+        }
+
+        record UnknownItem() implements ReserveOutcome {
+        }
+
+        record NotOnSale() implements ReserveOutcome {
+        }
+
+        record LimitReached(long held, int limit) implements ReserveOutcome {
+        }
+
+        record SoldOut(long available) implements ReserveOutcome {
+        }
+
+        /** The deadline passed while waiting for an in-flight duplicate or a definition fence. */
+        record TimedOut() implements ReserveOutcome {
+        }
+
+        ReserveOutcome RESERVED = new Reserved();
+        ReserveOutcome UNKNOWN_ITEM = new UnknownItem();
+        ReserveOutcome NOT_ON_SALE = new NotOnSale();
+        ReserveOutcome TIMED_OUT = new TimedOut();
+    }
+}

@@ -1,0 +1,224 @@
+package io.floodgate.http;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.floodgate.core.RejectedException;
+import io.floodgate.core.Rejection;
+import io.floodgate.core.domain.ItemSpec;
+import io.floodgate.core.domain.ItemView;
+import io.floodgate.core.domain.Order;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+
+/**
+ * JSON in and out. Requests are read strictly (one object, no trailing tokens, no duplicate
+ * fields, integers that are integers); views are written with a streaming generator, which on the
+ * order path costs one small buffer per response.
+ */
+final class Json {
+
+    static final ObjectMapper MAPPER = JsonMapper.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
+    private static final JsonFactory FACTORY = MAPPER.getFactory();
+
+    private Json() {
+    }
+
+    // ---- reading --------------------------------------------------------------------------
+
+    /** Parses a request body that must be one JSON object. */
+    static JsonNode object(byte[] body) {
+        if (body.length == 0) {
+            throw invalid("body", "is empty; a JSON object is required");
+        }
+        JsonNode node;
+        try {
+            node = MAPPER.readTree(body);
+        } catch (IOException e) {
+            throw invalid("body", "is not valid JSON" + location(e));
+        }
+        if (node == null || !node.isObject()) {
+            throw invalid("body", "must be a JSON object");
+        }
+        return node;
+    }
+
+    private static String location(IOException e) {
+        if (e instanceof com.fasterxml.jackson.core.JsonProcessingException jpe && jpe.getLocation() != null) {
+            return " (at line " + jpe.getLocation().getLineNr() + ", column " + jpe.getLocation().getColumnNr() + ")";
+        }
+        return "";
+    }
+
+    static RejectedException invalid(String field, String problem) {
+        return new RejectedException(Rejection.INVALID_REQUEST, field + " " + problem);
+    }
+
+    static String requiredString(JsonNode object, String field) {
+        JsonNode node = object.get(field);
+        if (node == null || node.isNull()) {
+            throw invalid(field, "is required");
+        }
+        if (!node.isTextual()) {
+            throw invalid(field, "must be a string");
+        }
+        return node.textValue();
+    }
+
+    static long requiredLong(JsonNode object, String field, long min, long max) {
+        JsonNode node = object.get(field);
+        if (node == null || node.isNull()) {
+            throw invalid(field, "is required");
+        }
+        return integer(node, field, min, max);
+    }
+
+    static long optionalLong(JsonNode object, String field, long min, long max, long otherwise) {
+        JsonNode node = object.get(field);
+        return node == null || node.isNull() ? otherwise : integer(node, field, min, max);
+    }
+
+    private static long integer(JsonNode node, String field, long min, long max) {
+        if (!node.isIntegralNumber() || !node.canConvertToLong()) {
+            throw invalid(field, "must be a JSON integer from " + min + " to " + max);
+        }
+        long value = node.longValue();
+        if (value < min || value > max) {
+            throw invalid(field, "must be from " + min + " to " + max + ", was " + value);
+        }
+        return value;
+    }
+
+    /** An RFC 3339 timestamp with an offset, or null when absent or null. */
+    static Instant optionalInstant(JsonNode object, String field) {
+        JsonNode node = object.get(field);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isTextual()) {
+            throw invalid(field, "must be an RFC 3339 timestamp string or null");
+        }
+        try {
+            return OffsetDateTime.parse(node.textValue(), DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant();
+        } catch (DateTimeParseException e) {
+            throw invalid(field, "must be an RFC 3339 timestamp such as 2026-11-26T12:00:00Z, was '"
+                    + abbreviate(node.textValue()) + "'");
+        }
+    }
+
+    static String abbreviate(String s) {
+        return s.length() <= 80 ? s : s.substring(0, 77) + "...";
+    }
+
+    // ---- writing --------------------------------------------------------------------------
+
+    @FunctionalInterface
+    interface Body {
+        void write(JsonGenerator g) throws IOException;
+    }
+
+    static byte[] write(Body body) {
+        try (ByteArrayBuilder out = new ByteArrayBuilder(256);
+             JsonGenerator g = FACTORY.createGenerator(out)) {
+            body.write(g);
+            g.flush();
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static byte[] order(Order order) {
+        return write(g -> writeOrder(g, order));
+    }
+
+    static void writeOrder(JsonGenerator g, Order o) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("orderId", o.orderId());
+        g.writeStringField("sku", o.sku());
+        g.writeStringField("userId", o.userId());
+        g.writeNumberField("quantity", o.quantity());
+        g.writeStringField("status", o.status().name());
+        g.writeStringField("createdAt", o.createdAt().toString());
+        g.writeStringField("requestId", o.requestId());
+        g.writeEndObject();
+    }
+
+    static byte[] orders(List<Order> orders) {
+        return write(g -> {
+            g.writeStartObject();
+            g.writeArrayFieldStart("orders");
+            for (Order o : orders) {
+                writeOrder(g, o);
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        });
+    }
+
+    static byte[] item(ItemView view) {
+        return write(g -> writeItem(g, view));
+    }
+
+    static byte[] items(List<ItemView> views) {
+        return write(g -> {
+            g.writeStartObject();
+            g.writeArrayFieldStart("items");
+            for (ItemView v : views) {
+                writeItem(g, v);
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        });
+    }
+
+    static void writeItem(JsonGenerator g, ItemView v) throws IOException {
+        ItemSpec s = v.spec();
+        g.writeStartObject();
+        g.writeStringField("sku", s.sku());
+        g.writeStringField("name", s.name());
+        g.writeNumberField("stock", s.stock());
+        g.writeNumberField("available", v.available());
+        g.writeNumberField("perUserLimit", s.perUserLimit());
+        g.writeStringField("startsAt", s.startsAt() == null ? null : s.startsAt().toString());
+        g.writeStringField("endsAt", s.endsAt() == null ? null : s.endsAt().toString());
+        g.writeStringField("state", v.state().name());
+        g.writeEndObject();
+    }
+
+    /** An RFC 9457 problem body. {@code extra} may add members (e.g. {@code down}). */
+    static byte[] problem(Rejection rejection, String detail, String requestId, Body extra) {
+        return write(g -> {
+            g.writeStartObject();
+            g.writeStringField("type", rejection.type());
+            g.writeStringField("title", rejection.title());
+            g.writeNumberField("status", rejection.status());
+            g.writeStringField("code", rejection.name());
+            g.writeStringField("detail", detail);
+            g.writeStringField("requestId", requestId);
+            if (extra != null) {
+                extra.write(g);
+            }
+            g.writeEndObject();
+        });
+    }
+
+    static JsonParser parser(byte[] bytes) throws IOException {
+        return FACTORY.createParser(bytes);
+    }
+}

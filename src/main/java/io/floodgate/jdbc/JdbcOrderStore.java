@@ -1,0 +1,310 @@
+package io.floodgate.jdbc;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.floodgate.core.DependencyUnavailableException;
+import io.floodgate.core.RejectedException;
+import io.floodgate.core.Rejection;
+import io.floodgate.core.domain.ItemSpec;
+import io.floodgate.core.domain.Order;
+import io.floodgate.core.domain.OrderStatus;
+import io.floodgate.core.port.OrderStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * The order store over JDBC: the embedded SQLite file, or MariaDB/MySQL/PostgreSQL. Every write
+ * is one short transaction; order inserts ignore rows already present (by id or by
+ * {@code (sku, idempotency_key)}), so replaying a batch is harmless.
+ *
+ * <p>No SQL text or driver message reaches a client: failures become
+ * {@link DependencyUnavailableException} with a plain message, and the cause is logged here.
+ */
+final class JdbcOrderStore implements OrderStore {
+
+    private static final Logger LOG = LoggerFactory.getLogger(JdbcOrderStore.class);
+    private static final String ORDER_COLUMNS =
+            "order_id, sku, idempotency_key, user_id, quantity, status, created_at, request_id";
+
+    private final HikariDataSource dataSource;
+    private final Dialect dialect;
+    private final Clock clock;
+    private final Runnable afterClose;
+
+    JdbcOrderStore(HikariDataSource dataSource, Dialect dialect, Clock clock, Runnable afterClose) {
+        this.dataSource = dataSource;
+        this.dialect = dialect;
+        this.clock = clock;
+        this.afterClose = afterClose;
+    }
+
+    @FunctionalInterface
+    private interface Work<T> {
+        T run(Connection connection) throws SQLException;
+    }
+
+    /** Runs {@code work} in one transaction, committed if it returns, rolled back if it throws. */
+    private <T> T inTransaction(String what, Work<T> work) {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                T result = work.run(c);
+                c.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(c);
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw unavailable(what, e);
+        }
+    }
+
+    private <T> T read(String what, Work<T> work) {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(true);
+            return work.run(c);
+        } catch (SQLException e) {
+            throw unavailable(what, e);
+        }
+    }
+
+    private static void rollbackQuietly(Connection c) {
+        try {
+            c.rollback();
+        } catch (SQLException suppressed) {
+            LOG.debug("rollback failed", suppressed);
+        }
+    }
+
+    private static DependencyUnavailableException unavailable(String what, SQLException e) {
+        LOG.warn("store: {} failed: {} (SQLState {})", what, e.getMessage(), e.getSQLState());
+        return new DependencyUnavailableException("store", "the order store failed to " + what, e);
+    }
+
+    @Override
+    public boolean putItem(ItemSpec spec) {
+        return inTransaction("save item " + spec.sku(), c -> {
+            boolean exists;
+            try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM items WHERE sku = ?")) {
+                ps.setString(1, spec.sku());
+                try (ResultSet rs = ps.executeQuery()) {
+                    exists = rs.next();
+                }
+            }
+            long now = clock.millis();
+            if (exists) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM orders WHERE sku = ? LIMIT 1")) {
+                    ps.setString(1, spec.sku());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (rs.next()) {
+                            throw new RejectedException(Rejection.ITEM_LOCKED,
+                                    "item " + spec.sku() + " has had orders and can no longer be replaced");
+                        }
+                    }
+                }
+                try (PreparedStatement ps = c.prepareStatement("UPDATE items SET name = ?, stock = ?, per_user_limit = ?,"
+                        + " starts_at = ?, ends_at = ?, updated_at = ? WHERE sku = ?")) {
+                    bindSpec(ps, spec);
+                    ps.setLong(6, now);
+                    ps.setString(7, spec.sku());
+                    ps.executeUpdate();
+                }
+            } else {
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO items (name, stock, per_user_limit,"
+                        + " starts_at, ends_at, updated_at, sku, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
+                    bindSpec(ps, spec);
+                    ps.setLong(6, now);
+                    ps.setString(7, spec.sku());
+                    ps.setLong(8, now);
+                    ps.executeUpdate();
+                }
+            }
+            return !exists;
+        });
+    }
+
+    private static void bindSpec(PreparedStatement ps, ItemSpec spec) throws SQLException {
+        ps.setString(1, spec.name());
+        ps.setLong(2, spec.stock());
+        ps.setInt(3, spec.perUserLimit());
+        setMillis(ps, 4, spec.startsAt());
+        setMillis(ps, 5, spec.endsAt());
+    }
+
+    private static void setMillis(PreparedStatement ps, int index, Instant instant) throws SQLException {
+        if (instant == null) {
+            ps.setNull(index, Types.BIGINT);
+        } else {
+            ps.setLong(index, instant.toEpochMilli());
+        }
+    }
+
+    @Override
+    public void addStock(String sku, long delta) {
+        inTransaction("change the stock of " + sku, c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "UPDATE items SET stock = stock + ?, updated_at = ? WHERE sku = ?")) {
+                ps.setLong(1, delta);
+                ps.setLong(2, clock.millis());
+                ps.setString(3, sku);
+                if (ps.executeUpdate() != 1) {
+                    throw new RejectedException(Rejection.UNKNOWN_ITEM, "there is no item " + sku);
+                }
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void insertOrders(List<Order> orders) {
+        if (orders.isEmpty()) {
+            return;
+        }
+        inTransaction("write " + orders.size() + " orders", c -> {
+            try (PreparedStatement ps = c.prepareStatement(dialect.insertOrderIfAbsent)) {
+                for (Order o : orders) {
+                    ps.setString(1, o.orderId());
+                    ps.setString(2, o.sku());
+                    ps.setString(3, o.idempotencyKey());
+                    ps.setString(4, o.userId());
+                    ps.setInt(5, o.quantity());
+                    ps.setString(6, o.status() == OrderStatus.CANCELLED ? "CANCELLED" : "CONFIRMED");
+                    ps.setLong(7, o.createdAt().toEpochMilli());
+                    ps.setString(8, o.requestId());
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public Optional<Order> order(String orderId) {
+        return read("read order", c -> queryOne(c,
+                "SELECT " + ORDER_COLUMNS + " FROM orders WHERE order_id = ?", orderId));
+    }
+
+    @Override
+    public Optional<Order> orderByKey(String sku, String idempotencyKey) {
+        return read("read order", c -> queryOne(c,
+                "SELECT " + ORDER_COLUMNS + " FROM orders WHERE sku = ? AND idempotency_key = ?", sku, idempotencyKey));
+    }
+
+    private static Optional<Order> queryOne(Connection c, String sql, String... args) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setString(i + 1, args[i]);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(toOrder(rs)) : Optional.empty();
+            }
+        }
+    }
+
+    @Override
+    public List<Order> ordersOfUser(String userId, int limit) {
+        return read("list orders", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + ORDER_COLUMNS
+                    + " FROM orders WHERE user_id = ? ORDER BY created_at DESC, order_id DESC LIMIT ?")) {
+                ps.setString(1, userId);
+                ps.setInt(2, limit);
+                List<Order> orders = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        orders.add(toOrder(rs));
+                    }
+                }
+                return orders;
+            }
+        });
+    }
+
+    @Override
+    public Optional<Cancellation> cancel(String orderId, Instant at) {
+        return inTransaction("cancel order", c -> {
+            int changed;
+            try (PreparedStatement ps = c.prepareStatement(
+                    "UPDATE orders SET status = 'CANCELLED', cancelled_at = ? WHERE order_id = ? AND status <> 'CANCELLED'")) {
+                ps.setLong(1, at.toEpochMilli());
+                ps.setString(2, orderId);
+                changed = ps.executeUpdate();
+            }
+            return queryOne(c, "SELECT " + ORDER_COLUMNS + " FROM orders WHERE order_id = ?", orderId)
+                    .map(order -> new Cancellation(order, changed == 1));
+        });
+    }
+
+    @Override
+    public void forEachItem(Consumer<ItemSpec> sink) {
+        read("read items", c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT sku, name, stock, per_user_limit, starts_at, ends_at FROM items");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    sink.accept(new ItemSpec(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getInt(4),
+                            millis(rs, 5), millis(rs, 6)));
+                }
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void forEachOrder(Consumer<Order> sink) {
+        read("read orders", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + ORDER_COLUMNS + " FROM orders")) {
+                ps.setFetchSize(10_000);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        sink.accept(toOrder(rs));
+                    }
+                }
+            }
+            return null;
+        });
+    }
+
+    private static Instant millis(ResultSet rs, int column) throws SQLException {
+        long value = rs.getLong(column);
+        return rs.wasNull() ? null : Instant.ofEpochMilli(value);
+    }
+
+    private static Order toOrder(ResultSet rs) throws SQLException {
+        return new Order(rs.getString(1), rs.getString(2), rs.getString(4), rs.getInt(5),
+                OrderStatus.valueOf(rs.getString(6)), Instant.ofEpochMilli(rs.getLong(7)), rs.getString(8),
+                rs.getString(3));
+    }
+
+    @Override
+    public boolean ping(Duration timeout) {
+        try (Connection c = dataSource.getConnection()) {
+            return c.isValid((int) Math.max(1, timeout.toSeconds()));
+        } catch (SQLException e) {
+            LOG.debug("store ping failed", e);
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            dataSource.close();
+        } finally {
+            afterClose.run();
+        }
+    }
+}

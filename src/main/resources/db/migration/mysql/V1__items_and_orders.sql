@@ -1,0 +1,26 @@
+-- MariaDB / MySQL. Times are epoch milliseconds (UTC) in every dialect.
+CREATE TABLE items (
+    sku            VARCHAR(64)  NOT NULL PRIMARY KEY,
+    name           VARCHAR(200) NOT NULL,
+    stock          BIGINT       NOT NULL,
+    per_user_limit INT          NOT NULL,
+    starts_at      BIGINT       NULL,
+    ends_at        BIGINT       NULL,
+    created_at     BIGINT       NOT NULL,
+    updated_at     BIGINT       NOT NULL
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+CREATE TABLE orders (
+    order_id        CHAR(36)    NOT NULL PRIMARY KEY,
+    sku             VARCHAR(64) NOT NULL,
+    idempotency_key VARCHAR(64) NOT NULL,
+    user_id         VARCHAR(64) NOT NULL,
+    quantity        INT         NOT NULL,
+    status          VARCHAR(16) NOT NULL,
+    created_at      BIGINT      NOT NULL,
+    request_id      VARCHAR(64) NULL,
+    cancelled_at    BIGINT      NULL,
+    CONSTRAINT orders_sku_key UNIQUE (sku, idempotency_key),
+    CONSTRAINT orders_item FOREIGN KEY (sku) REFERENCES items (sku),
+    INDEX orders_by_user (user_id, created_at, order_id)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;

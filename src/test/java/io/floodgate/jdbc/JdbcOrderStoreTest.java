@@ -1,0 +1,204 @@
+package io.floodgate.jdbc;
+
+import io.floodgate.core.DependencyUnavailableException;
+import io.floodgate.core.RejectedException;
+import io.floodgate.core.Rejection;
+import io.floodgate.core.domain.ItemSpec;
+import io.floodgate.core.domain.Order;
+import io.floodgate.core.domain.OrderIds;
+import io.floodgate.core.domain.OrderStatus;
+import io.floodgate.core.port.OrderStore;
+import io.floodgate.testing.TestFloodgate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The order store's contract, on each engine it runs on: the embedded SQLite file and the
+ * MariaDB and PostgreSQL servers of this machine (each test gets a database of its own).
+ * Set {@code -Dfloodgate.sqlServers=skip} to run the SQLite part alone where no server runs.
+ */
+class JdbcOrderStoreTest {
+
+    enum Engine { SQLITE, MARIADB, POSTGRESQL }
+
+    private OrderStore store;
+    private Runnable cleanup = () -> { };
+
+    private OrderStore open(Engine engine) throws Exception {
+        String name = "fg_test_" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
+        switch (engine) {
+            case SQLITE -> {
+                Path dir = Files.createTempDirectory("floodgate-store");
+                store = JdbcStores.embedded(dir, Clock.systemUTC());
+                cleanup = () -> TestFloodgate.deleteRecursively(dir);
+            }
+            case MARIADB -> {
+                skipServersIfAsked();
+                String admin = "jdbc:mariadb://127.0.0.1:3306/";
+                execute(admin, "root", "CREATE DATABASE " + name);
+                store = JdbcStores.connect(admin + name, "root", "", Clock.systemUTC());
+                cleanup = () -> execute(admin, "root", "DROP DATABASE IF EXISTS " + name);
+            }
+            case POSTGRESQL -> {
+                skipServersIfAsked();
+                String admin = "jdbc:postgresql://127.0.0.1:5432/test";
+                execute(admin, "postgres", "CREATE DATABASE " + name);
+                store = JdbcStores.connect("jdbc:postgresql://127.0.0.1:5432/" + name, "postgres", "", Clock.systemUTC());
+                cleanup = () -> execute(admin, "postgres", "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+            }
+        }
+        return store;
+    }
+
+    private static void skipServersIfAsked() {
+        Assumptions.assumeFalse("skip".equals(System.getProperty("floodgate.sqlServers")),
+                "SQL servers skipped by -Dfloodgate.sqlServers=skip");
+    }
+
+    private static void execute(String url, String user, String sql) {
+        try (Connection c = DriverManager.getConnection(url, user, ""); Statement s = c.createStatement()) {
+            s.execute(sql);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot run '" + sql + "' on " + url + " (is the server up?): " + e.getMessage(), e);
+        }
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (store != null) {
+            store.close();
+        }
+        cleanup.run();
+    }
+
+    private static final Instant T0 = Instant.parse("2026-11-26T12:00:00Z");
+
+    private static Order order(String sku, String key, String user, int qty, Instant at) {
+        return new Order(OrderIds.next(at.toEpochMilli()), sku, user, qty, OrderStatus.CONFIRMED, at, "req-" + key, key);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void itemsAreCreatedReplacedAndLockedOnceOrdered(Engine engine) throws Exception {
+        OrderStore s = open(engine);
+        assertThat(s.putItem(new ItemSpec("S1", "Phone", 10, 1, T0, null))).isTrue();
+        assertThat(s.putItem(new ItemSpec("S1", "Phone X", 20, 2, null, T0.plusSeconds(60)))).isFalse();
+        List<ItemSpec> items = new ArrayList<>();
+        s.forEachItem(items::add);
+        assertThat(items).containsExactly(new ItemSpec("S1", "Phone X", 20, 2, null, T0.plusSeconds(60)));
+
+        s.insertOrders(List.of(order("S1", "k1", "u1", 1, T0)));
+        assertThatThrownBy(() -> s.putItem(new ItemSpec("S1", "Again", 5, 1, null, null)))
+                .isInstanceOfSatisfying(RejectedException.class, e -> assertThat(e.rejection()).isEqualTo(Rejection.ITEM_LOCKED));
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void orderInsertsAreIdempotentByIdAndByKey(Engine engine) throws Exception {
+        OrderStore s = open(engine);
+        s.putItem(new ItemSpec("S1", "Phone", 10, 5, null, null));
+        Order first = order("S1", "k1", "u1", 2, T0);
+        s.insertOrders(List.of(first));
+        s.insertOrders(List.of(first));
+        s.insertOrders(List.of(order("S1", "k1", "u9", 1, T0))); // same key, another id: ignored
+        List<Order> all = new ArrayList<>();
+        s.forEachOrder(all::add);
+        assertThat(all).containsExactly(first);
+        assertThat(s.order(first.orderId())).contains(first);
+        assertThat(s.orderByKey("S1", "k1")).contains(first);
+        assertThat(s.order("nope")).isEmpty();
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void concurrentBatchesWithOverlappingKeysStoreEachKeyOnce(Engine engine) throws Exception {
+        OrderStore s = open(engine);
+        s.putItem(new ItemSpec("S1", "Phone", 1000, 5, null, null));
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int t = 0; t < 16; t++) {
+                pool.submit(() -> {
+                    List<Order> batch = new ArrayList<>();
+                    for (int i = 0; i < 50; i++) {
+                        batch.add(order("S1", "k" + ThreadLocalRandom.current().nextInt(200), "u" + i, 1, T0));
+                    }
+                    s.insertOrders(batch);
+                    return null;
+                });
+            }
+        }
+        List<Order> all = new ArrayList<>();
+        s.forEachOrder(all::add);
+        assertThat(all).extracting(Order::idempotencyKey).doesNotHaveDuplicates();
+        assertThat(all).isNotEmpty();
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void userOrdersComeNewestFirstUpToTheLimit(Engine engine) throws Exception {
+        OrderStore s = open(engine);
+        s.putItem(new ItemSpec("S1", "Phone", 100, 100, null, null));
+        List<Order> placed = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            placed.add(order("S1", "k" + i, "u1", 1, T0.plusMillis(i)));
+        }
+        s.insertOrders(placed);
+        s.insertOrders(List.of(order("S1", "other", "u2", 1, T0)));
+        assertThat(s.ordersOfUser("u1", 3)).containsExactly(placed.get(4), placed.get(3), placed.get(2));
+        assertThat(s.ordersOfUser("nobody", 50)).isEmpty();
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void cancelHappensOnceAndStockChangesAreKept(Engine engine) throws Exception {
+        OrderStore s = open(engine);
+        s.putItem(new ItemSpec("S1", "Phone", 10, 5, null, null));
+        Order o = order("S1", "k1", "u1", 1, T0);
+        s.insertOrders(List.of(o));
+        OrderStore.Cancellation first = s.cancel(o.orderId(), T0.plusSeconds(1)).orElseThrow();
+        OrderStore.Cancellation second = s.cancel(o.orderId(), T0.plusSeconds(2)).orElseThrow();
+        assertThat(first.cancelledNow()).isTrue();
+        assertThat(second.cancelledNow()).isFalse();
+        assertThat(second.order().status()).isEqualTo(OrderStatus.CANCELLED);
+        assertThat(s.cancel("missing", T0)).isEmpty();
+
+        s.addStock("S1", 5);
+        s.addStock("S1", -3);
+        List<ItemSpec> items = new ArrayList<>();
+        s.forEachItem(items::add);
+        assertThat(items.getFirst().stock()).isEqualTo(12);
+        assertThatThrownBy(() -> s.addStock("nope", 1)).isInstanceOf(RejectedException.class);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void aClosedStoreFailsFastAndHonestly(Engine engine) throws Exception {
+        OrderStore s = open(engine);
+        assertThat(s.ping(Duration.ofSeconds(1))).isTrue();
+        s.close();
+        store = null;
+        assertThat(s.ping(Duration.ofSeconds(1))).isFalse();
+        assertThatThrownBy(() -> s.insertOrders(List.of(order("S1", "k", "u", 1, T0))))
+                .isInstanceOf(DependencyUnavailableException.class)
+                .hasMessageNotContaining("INSERT");
+    }
+}

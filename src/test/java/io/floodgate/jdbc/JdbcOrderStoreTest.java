@@ -10,7 +10,7 @@ import io.floodgate.core.domain.OrderStatus;
 import io.floodgate.core.port.OrderStore;
 import io.floodgate.testing.TestFloodgate;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
+import io.floodgate.testing.Services;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -35,7 +35,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /**
  * The order store's contract, on each engine it runs on: the embedded SQLite file and the
  * MariaDB and PostgreSQL servers of this machine (each test gets a database of its own).
- * Set {@code -Dfloodgate.sqlServers=skip} to run the SQLite part alone where no server runs.
+ * Where a server does not answer, its cases are skipped, unless FLOODGATE_REQUIRE_SERVICES=1
+ * (as in CI), which makes them fail instead.
  */
 class JdbcOrderStoreTest {
 
@@ -53,26 +54,21 @@ class JdbcOrderStoreTest {
                 cleanup = () -> TestFloodgate.deleteRecursively(dir);
             }
             case MARIADB -> {
-                skipServersIfAsked();
                 String admin = "jdbc:mariadb://127.0.0.1:3306/";
+                Services.requireOrSkip(admin, "root", "MariaDB");
                 execute(admin, "root", "CREATE DATABASE " + name);
                 store = JdbcStores.connect(admin + name, "root", "", Clock.systemUTC());
                 cleanup = () -> execute(admin, "root", "DROP DATABASE IF EXISTS " + name);
             }
             case POSTGRESQL -> {
-                skipServersIfAsked();
                 String admin = "jdbc:postgresql://127.0.0.1:5432/test";
+                Services.requireOrSkip(admin, "postgres", "PostgreSQL");
                 execute(admin, "postgres", "CREATE DATABASE " + name);
                 store = JdbcStores.connect("jdbc:postgresql://127.0.0.1:5432/" + name, "postgres", "", Clock.systemUTC());
                 cleanup = () -> execute(admin, "postgres", "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
             }
         }
         return store;
-    }
-
-    private static void skipServersIfAsked() {
-        Assumptions.assumeFalse("skip".equals(System.getProperty("floodgate.sqlServers")),
-                "SQL servers skipped by -Dfloodgate.sqlServers=skip");
     }
 
     private static void execute(String url, String user, String sql) {

@@ -1,0 +1,77 @@
+package io.floodgate.flow;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class GcraTest {
+
+    private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
+
+    @Test
+    void admitsTheBurstAtOnceThenOnePerEmissionInterval() {
+        Gcra gcra = new Gcra(10, 20);
+        long now = 1_000 * SECOND;
+        AtomicLong tat = new AtomicLong(now);
+        for (int i = 0; i < 20; i++) {
+            assertThat(gcra.tryAcquire(tat, now)).as("request %d of the burst", i + 1).isZero();
+        }
+        long wait = gcra.tryAcquire(tat, now);
+        assertThat(wait).isEqualTo(SECOND / 10);
+        assertThat(gcra.tryAcquire(tat, now + wait)).isZero();
+        assertThat(gcra.tryAcquire(tat, now + wait)).isPositive();
+    }
+
+    @Test
+    void anIdleBucketRefillsAndIsThenFull() {
+        Gcra gcra = new Gcra(2, 3);
+        long now = 5 * SECOND;
+        AtomicLong tat = new AtomicLong(now);
+        for (int i = 0; i < 3; i++) {
+            gcra.tryAcquire(tat, now);
+        }
+        assertThat(Gcra.isFull(tat, now)).isFalse();
+        assertThat(Gcra.isFull(tat, now + 2 * SECOND)).isTrue();
+        for (int i = 0; i < 3; i++) {
+            assertThat(gcra.tryAcquire(tat, now + 2 * SECOND)).isZero();
+        }
+        assertThat(gcra.tryAcquire(tat, now + 2 * SECOND)).isPositive();
+    }
+
+    @Test
+    void retryAfterRoundsUpToWholeSecondsAndIsAtLeastOne() {
+        assertThat(Admission.retryAfterSeconds(1)).isEqualTo(1);
+        assertThat(Admission.retryAfterSeconds(SECOND)).isEqualTo(1);
+        assertThat(Admission.retryAfterSeconds(SECOND + 1)).isEqualTo(2);
+    }
+
+    @Test
+    void sweepingDropsOnlyFullBucketsSoMemoryFollowsActiveUsers() throws Exception {
+        try (Admission admission = new Admission(1_000_000, 1, 0, 1_000, 10_000_000)) {
+            for (int i = 0; i < 100_000; i++) {
+                admission.admit("user-" + i).close();
+            }
+            assertThat(admission.trackedUsers()).isEqualTo(100_000);
+            Thread.sleep(5); // every bucket refills within a microsecond at this rate
+            admission.sweep();
+            assertThat(admission.trackedUsers()).isZero();
+        }
+    }
+
+    @Test
+    void inFlightCapShedsAndFreesSlotsOnClose() {
+        try (Admission admission = new Admission(1_000, 1_000, 0, 2, 1_000)) {
+            Admission.Permit a = admission.admit("u1");
+            Admission.Permit b = admission.admit("u2");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> admission.admit("u3"))
+                    .hasMessageContaining("in flight");
+            a.close();
+            admission.admit("u3").close();
+            b.close();
+            assertThat(admission.inFlight()).isZero();
+        }
+    }
+}

@@ -56,20 +56,18 @@ public final class Floodgate implements AutoCloseable {
         this.store = config.dbUrl() == null
                 ? JdbcStores.embedded(config.dataDir(), clock)
                 : JdbcStores.connect(config.dbUrl(), config.dbUser(), config.dbPassword(), clock);
+        StockLedger builtLedger = null;
+        GroupCommitOrderLog writer = null;
+        Admission builtAdmission = null;
         try {
-            this.ledger = InMemoryStockLedger.restoredFrom(store, clock);
-            GroupCommitOrderLog writer = new GroupCommitOrderLog(store, config.writerQueue(), config.writerBatch());
-            this.orderLog = writer;
-            metrics.gauge("floodgate.writer.queue.depth", "Orders waiting for the group-commit writer", writer::depth);
-            metrics.counter("floodgate.orders.persisted", "Orders written to the store", writer::persisted);
-            metrics.counter("floodgate.writer.batches", "Group-commit batches written", writer::batches);
-            metrics.counter("floodgate.writer.failed.batches", "Group-commit batches that failed", writer::failedBatches);
-
-            this.admission = new Admission(config.userRate(), config.userBurst(), config.globalRate(),
+            builtLedger = InMemoryStockLedger.restoredFrom(store, clock);
+            writer = new GroupCommitOrderLog(store, config.writerQueue(), config.writerBatch());
+            builtAdmission = new Admission(config.userRate(), config.userBurst(), config.globalRate(),
                     config.maxInFlight(), config.maxTrackedUsers());
-            metrics.gauge("floodgate.admission.in.flight", "Order placements in flight", admission::inFlight);
-            metrics.gauge("floodgate.admission.limit", "Order placements allowed in flight", admission::maxInFlight);
-            metrics.gauge("floodgate.admission.tracked.users", "Per-user rate buckets held", admission::trackedUsers);
+            this.ledger = builtLedger;
+            this.orderLog = writer;
+            this.admission = builtAdmission;
+            registerGauges(writer);
 
             OrderService orders = new OrderService(ledger, orderLog, store, clock);
             CatalogService catalog = new CatalogService(ledger, store);
@@ -82,13 +80,38 @@ public final class Floodgate implements AutoCloseable {
                     .maxPayloadSize(Math.max(1L << 20, config.maxBodyBytes() * 2L))
                     .shutdownGracePeriod(config.drainTimeout())
                     .shutdownHook(false)
+                    .directHandlers(api.directHandlers())
                     .routing(api::routing)
                     .build()
                     .start();
+            if (!server.isRunning()) {
+                throw new IllegalStateException("cannot listen on " + config.host() + ":" + config.port()
+                        + " (is the port in use? set FLOODGATE_PORT to another port, or 0 for any free one)");
+            }
         } catch (RuntimeException e) {
+            if (writer != null) {
+                writer.close();
+            }
+            if (builtAdmission != null) {
+                builtAdmission.close();
+            }
+            if (builtLedger != null) {
+                builtLedger.close();
+            }
             store.close();
+            metrics.close();
             throw e;
         }
+    }
+
+    private void registerGauges(GroupCommitOrderLog writer) {
+        metrics.gauge("floodgate.writer.queue.depth", "Orders waiting for the group-commit writer", writer::depth);
+        metrics.counter("floodgate.orders.persisted", "Orders written to the store", writer::persisted);
+        metrics.counter("floodgate.writer.batches", "Group-commit batches written", writer::batches);
+        metrics.counter("floodgate.writer.failed.batches", "Group-commit batches that failed", writer::failedBatches);
+        metrics.gauge("floodgate.admission.in.flight", "Order placements in flight", admission::inFlight);
+        metrics.gauge("floodgate.admission.limit", "Order placements allowed in flight", admission::maxInFlight);
+        metrics.gauge("floodgate.admission.tracked.users", "Per-user rate buckets held", admission::trackedUsers);
     }
 
     /** Builds and starts Floodgate; returns once it is listening. */

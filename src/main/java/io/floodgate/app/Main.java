@@ -29,6 +29,11 @@ public final class Main {
             System.err.println("floodgate: " + e.getMessage());
             System.exit(2);
             return;
+        } catch (RuntimeException e) {
+            System.err.println("floodgate: cannot start: " + e.getMessage());
+            e.printStackTrace();
+            System.exit(1);
+            return;
         }
         System.out.println("Floodgate listening on http://" + displayHost(config.host()) + ":" + floodgate.port());
         if (config.adminTokenGenerated()) {

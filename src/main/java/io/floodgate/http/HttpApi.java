@@ -16,9 +16,11 @@ import io.floodgate.core.domain.PlaceOrder;
 import io.floodgate.flow.Admission;
 import io.floodgate.observe.Diagnostics;
 import io.floodgate.observe.Metrics;
+import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HttpMediaType;
+import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
@@ -96,6 +98,39 @@ public final class HttpApi {
         this.jwt = settings.userJwtSecret() == null ? null : new Jwt(settings.userJwtSecret(), Json.MAPPER, clock);
         this.dashboard = resource("/static/index.html");
         metrics.gauge("floodgate.http.in.flight", "HTTP requests being served", inFlight::get);
+    }
+
+    /**
+     * Answers for requests Helidon rejects before routing (a malformed request line or headers, a
+     * body over the server's hard cap), as problem+json with a request id like every other error.
+     */
+    public DirectHandlers directHandlers() {
+        DirectHandler handler = (request, event, status, headers, message) -> {
+            Rejection rejection = switch (status.code()) {
+                case 413 -> Rejection.PAYLOAD_TOO_LARGE;
+                case 500 -> Rejection.INTERNAL;
+                default -> Rejection.INVALID_REQUEST;
+            };
+            String requestId = Ids.newRequestId();
+            String detail = switch (rejection) {
+                case PAYLOAD_TOO_LARGE -> "the request is too large";
+                case INTERNAL -> "an unexpected error occurred; nothing was changed";
+                default -> "the HTTP request is malformed";
+            };
+            metrics.rejection(rejection.name());
+            return DirectHandler.TransportResponse.builder()
+                    .status(io.helidon.http.Status.create(rejection.status()))
+                    .header(HeaderNames.CONTENT_TYPE, PROBLEM_JSON)
+                    .header(X_REQUEST_ID, requestId)
+                    .entity(Json.problem(rejection, detail, requestId, null))
+                    .keepAlive(false)
+                    .build();
+        };
+        DirectHandlers.Builder builder = DirectHandlers.builder();
+        for (DirectHandler.EventType type : DirectHandler.EventType.values()) {
+            builder.addHandler(type, handler);
+        }
+        return builder.build();
     }
 
     /** Requests being served now; the drain on shutdown waits for this to reach zero. */
@@ -197,10 +232,15 @@ public final class HttpApi {
         Order order = placed.order();
         res.header(HeaderNames.LOCATION, "/api/v1/orders/" + order.orderId());
         if (placed.replayed()) {
+            metrics.order("replayed");
             res.header(IDEMPOTENT_REPLAYED, "true");
             json(res, 200, Json.order(order));
+        } else if (order.status() == OrderStatus.ACCEPTED) {
+            metrics.order("accepted");
+            json(res, 202, Json.order(order));
         } else {
-            json(res, order.status() == OrderStatus.ACCEPTED ? 202 : 201, Json.order(order));
+            metrics.order("created");
+            json(res, 201, Json.order(order));
         }
     }
 

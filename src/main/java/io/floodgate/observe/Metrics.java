@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.java21.instrument.binder.jdk.VirtualThreadMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
@@ -35,7 +36,9 @@ public final class Metrics implements AutoCloseable {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final ConcurrentHashMap<String, Timer> requestTimers = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> rejectionCounters = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Counter> orderCounters = new ConcurrentHashMap<>();
     private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
+    private final VirtualThreadMetrics virtualThreadMetrics = new VirtualThreadMetrics();
 
     public Metrics() {
         new JvmMemoryMetrics().bindTo(registry);
@@ -44,6 +47,7 @@ public final class Metrics implements AutoCloseable {
         new ClassLoaderMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
+        virtualThreadMetrics.bindTo(registry);
     }
 
     /** Records one answered HTTP request. */
@@ -58,6 +62,17 @@ public final class Metrics implements AutoCloseable {
                     .register(registry));
         }
         timer.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** Counts one order request that succeeded: {@code created}, {@code accepted} or {@code replayed}. */
+    public void order(String result) {
+        Counter counter = orderCounters.get(result);
+        if (counter == null) {
+            counter = orderCounters.computeIfAbsent(result, r -> Counter.builder("floodgate.orders")
+                    .description("Order requests that succeeded, by result")
+                    .tag("result", r).register(registry));
+        }
+        counter.increment();
     }
 
     /** Counts one request turned down, by its problem code. */
@@ -100,6 +115,7 @@ public final class Metrics implements AutoCloseable {
     @Override
     public void close() {
         gcMetrics.close();
+        virtualThreadMetrics.close();
         registry.close();
     }
 }

@@ -33,7 +33,9 @@ public record Config(
         int maxTrackedUsers,
         int writerQueue,
         int writerBatch,
-        Duration drainTimeout) {
+        Duration drainTimeout,
+        Duration slowCall,
+        Duration breakerOpen) {
 
     /** A configuration error: which variable, what it was, what it must be. */
     public static final class ConfigException extends IllegalArgumentException {
@@ -80,7 +82,9 @@ public record Config(
                 (int) r.integer("FLOODGATE_MAX_TRACKED_USERS", 2_000_000, 1, 100_000_000),
                 (int) r.integer("FLOODGATE_WRITER_QUEUE", 8_192, 1, 10_000_000),
                 (int) r.integer("FLOODGATE_WRITER_BATCH", 512, 1, 100_000),
-                Duration.ofMillis(r.integer("FLOODGATE_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000)));
+                Duration.ofMillis(r.integer("FLOODGATE_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000)),
+                Duration.ofMillis(r.integer("FLOODGATE_SLOW_CALL_MS", 1_000, 1, 600_000)),
+                Duration.ofMillis(r.integer("FLOODGATE_BREAKER_OPEN_MS", 2_000, 10, 600_000)));
     }
 
     private record Reader(Map<String, String> env) {

@@ -7,6 +7,8 @@ import io.floodgate.core.port.OrderStore;
 import io.floodgate.core.port.StockLedger;
 import io.floodgate.direct.GroupCommitOrderLog;
 import io.floodgate.flow.Admission;
+import io.floodgate.flow.Breakers;
+import io.floodgate.flow.ConcurrencyGate;
 import io.floodgate.http.HttpApi;
 import io.floodgate.jdbc.JdbcStores;
 import io.floodgate.memory.InMemoryStockLedger;
@@ -34,6 +36,7 @@ public final class Floodgate implements AutoCloseable {
 
     private final Config config;
     private final Metrics metrics;
+    private final Breakers breakers;
     private final OrderStore store;
     private final StockLedger ledger;
     private final OrderLog orderLog;
@@ -53,17 +56,20 @@ public final class Floodgate implements AutoCloseable {
                     + " yet; unset it to write orders straight to the store");
         }
         this.metrics = new Metrics();
-        this.store = config.dbUrl() == null
+        this.breakers = new Breakers(config.slowCall(), config.breakerOpen());
+        OrderStore rawStore = config.dbUrl() == null
                 ? JdbcStores.embedded(config.dataDir(), clock)
                 : JdbcStores.connect(config.dbUrl(), config.dbUser(), config.dbPassword(), clock);
+        this.store = breakers.guardStore(rawStore);
         StockLedger builtLedger = null;
         GroupCommitOrderLog writer = null;
         Admission builtAdmission = null;
         try {
             builtLedger = InMemoryStockLedger.restoredFrom(store, clock);
             writer = new GroupCommitOrderLog(store, config.writerQueue(), config.writerBatch());
-            builtAdmission = new Admission(config.userRate(), config.userBurst(), config.globalRate(),
-                    config.maxInFlight(), config.maxTrackedUsers());
+            ConcurrencyGate gate = new ConcurrencyGate(Math.min(256, config.maxInFlight()), config.maxInFlight());
+            builtAdmission = new Admission(config.userRate(), config.userBurst(), config.globalRate(), gate, breakers,
+                    config.maxTrackedUsers());
             this.ledger = builtLedger;
             this.orderLog = writer;
             this.admission = builtAdmission;
@@ -109,8 +115,16 @@ public final class Floodgate implements AutoCloseable {
         metrics.counter("floodgate.orders.persisted", "Orders written to the store", writer::persisted);
         metrics.counter("floodgate.writer.batches", "Group-commit batches written", writer::batches);
         metrics.counter("floodgate.writer.failed.batches", "Group-commit batches that failed", writer::failedBatches);
-        metrics.gauge("floodgate.admission.in.flight", "Order placements in flight", admission::inFlight);
-        metrics.gauge("floodgate.admission.limit", "Order placements allowed in flight", admission::maxInFlight);
+        metrics.counter("floodgate.writer.doubtful.batches", "Batches whose commit was in doubt and was settled by reading back", writer::inDoubtBatches);
+        metrics.gauge("floodgate.admission.in.flight", "Requests in flight under the adaptive concurrency limit", admission::inFlight);
+        metrics.gauge("floodgate.admission.limit", "The adaptive concurrency limit", admission::limit);
+        breakers.states().keySet().forEach(dependency -> {
+            for (var state : io.github.resilience4j.circuitbreaker.CircuitBreaker.State.values()) {
+                metrics.gauge("floodgate.circuit.state", "1 when the dependency's breaker is in this state",
+                        java.util.List.of("dependency", dependency, "state", state.name().toLowerCase(java.util.Locale.ROOT)),
+                        () -> breakers.states().get(dependency) == state ? 1 : 0);
+            }
+        });
         metrics.gauge("floodgate.admission.tracked.users", "Per-user rate buckets held", admission::trackedUsers);
     }
 

@@ -58,8 +58,10 @@ public final class CatalogService {
         lock.lock();
         try {
             if (delta >= 0) {
-                if (ledger.view(sku).isEmpty()) {
-                    throw OrderService.unknownItem(sku);
+                ItemView current = ledger.view(sku).orElseThrow(() -> OrderService.unknownItem(sku));
+                if (current.spec().stock() + delta > ItemSpec.MAX_STOCK) {
+                    throw new RejectedException(Rejection.INVALID_REQUEST, "delta " + delta + " would bring the stock of "
+                            + sku + " to " + (current.spec().stock() + delta) + ", above " + ItemSpec.MAX_STOCK);
                 }
                 store.addStock(sku, delta);
                 return ledger.adjustStock(sku, delta);

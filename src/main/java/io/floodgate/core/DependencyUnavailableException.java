@@ -8,14 +8,29 @@ package io.floodgate.core;
 public class DependencyUnavailableException extends RuntimeException {
 
     private final String dependency;
+    private final boolean outcomeUnknown;
 
     public DependencyUnavailableException(String dependency, String message, Throwable cause) {
+        this(dependency, message, cause, false);
+    }
+
+    /**
+     * @param outcomeUnknown true when the failure struck while a write was being committed, so that
+     *                       it may or may not have taken effect (a lost connection during commit)
+     */
+    public DependencyUnavailableException(String dependency, String message, Throwable cause, boolean outcomeUnknown) {
         super(dependency + ": " + message, cause);
         this.dependency = dependency;
+        this.outcomeUnknown = outcomeUnknown;
     }
 
     public DependencyUnavailableException(String dependency, String message) {
         this(dependency, message, null);
+    }
+
+    /** Whether the failed write may nonetheless have taken effect. */
+    public boolean outcomeUnknown() {
+        return outcomeUnknown;
     }
 
     /** Which dependency failed: {@code store}, {@code redis}, {@code kafka}. */

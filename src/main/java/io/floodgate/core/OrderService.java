@@ -29,12 +29,24 @@ public final class OrderService {
     private final OrderLog log;
     private final OrderStore store;
     private final Clock clock;
+    private final OrderLog.Settlement settlement;
 
     public OrderService(StockLedger ledger, OrderLog log, OrderStore store, Clock clock) {
         this.ledger = Objects.requireNonNull(ledger, "ledger");
         this.log = Objects.requireNonNull(log, "log");
         this.store = Objects.requireNonNull(store, "store");
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.settlement = new OrderLog.Settlement() {
+            @Override
+            public void stored(Order order) {
+                ledger.confirm(order.sku(), order.idempotencyKey());
+            }
+
+            @Override
+            public void dropped(Order order) {
+                ledger.release(order.sku(), order.idempotencyKey());
+            }
+        };
     }
 
     /** How an accepted order request ended: a new order, or a replay of an earlier one. */
@@ -77,7 +89,7 @@ public final class OrderService {
 
         AppendOutcome appended;
         try {
-            appended = log.append(order, deadline);
+            appended = log.append(order, deadline, settlement);
         } catch (RuntimeException e) {
             // The port promises not to throw once an order is durable; so it is not.
             ledger.release(order.sku(), order.idempotencyKey());
@@ -92,6 +104,9 @@ public final class OrderService {
                 ledger.confirm(order.sku(), order.idempotencyKey());
                 yield new Placed(order.withStatus(OrderStatus.ACCEPTED), false);
             }
+            case AppendOutcome.InDoubt d -> throw new RejectedException(Rejection.DEADLINE_EXCEEDED,
+                    "the request's time budget ran out while the order was being written; it may still"
+                            + " complete: retry with the same Idempotency-Key to learn its fate");
             case AppendOutcome.NotLogged(AppendOutcome.Reason reason, String detail) -> {
                 ledger.release(order.sku(), order.idempotencyKey());
                 throw switch (reason) {

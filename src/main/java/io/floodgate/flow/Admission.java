@@ -3,15 +3,16 @@ package io.floodgate.flow;
 import io.floodgate.core.RejectedException;
 import io.floodgate.core.Rejection;
 
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Admission control for order placement, in the order API.md fixes: the per-user bucket and the
- * global bucket (429 {@code RATE_LIMITED}), then the cap on orders in flight (503
- * {@code OVERLOADED}). Everything here answers at once; nothing queues.
+ * Admission control, in the order API.md fixes: the per-user bucket and the global bucket (429
+ * {@code RATE_LIMITED}), then the adaptive concurrency limit (503 {@code OVERLOADED}), then the
+ * dependencies' breakers (503 {@code DEPENDENCY_UNAVAILABLE}); only then the ledger. Everything
+ * here answers at once; nothing queues.
  *
  * <p>Per-user buckets live in a map that a sweeper empties of full buckets every second (a full
  * bucket is the same as none), so memory follows the users active in the last
@@ -24,39 +25,32 @@ public final class Admission implements AutoCloseable {
     private final AtomicLong globalTat = new AtomicLong(Long.MIN_VALUE / 2);
     private final ConcurrentHashMap<String, AtomicLong> userBuckets = new ConcurrentHashMap<>();
     private final int maxTrackedUsers;
-    private final int maxInFlight;
-    private final AtomicInteger inFlight = new AtomicInteger();
+    private final ConcurrencyGate gate;
+    private final Breakers breakers;
     private final Thread sweeper;
 
     /**
-     * @param userRate    requests per second per user
-     * @param userBurst   bucket size per user
-     * @param globalRate  requests per second on this instance, or 0 for no global cap
-     * @param maxInFlight order placements running at once before new ones are shed
+     * @param userRate   requests per second per user
+     * @param userBurst  bucket size per user
+     * @param globalRate requests per second on this instance, or 0 for no global cap
      */
-    public Admission(double userRate, int userBurst, double globalRate, int maxInFlight, int maxTrackedUsers) {
+    public Admission(double userRate, int userBurst, double globalRate, ConcurrencyGate gate, Breakers breakers,
+                     int maxTrackedUsers) {
         this.userRate = new Gcra(userRate, userBurst);
         this.globalRate = globalRate > 0 ? new Gcra(globalRate, Math.max(1, (long) globalRate)) : null;
-        if (maxInFlight < 1) {
-            throw new IllegalArgumentException("maxInFlight must be >= 1, was " + maxInFlight);
-        }
-        this.maxInFlight = maxInFlight;
+        this.gate = gate;
+        this.breakers = breakers;
         this.maxTrackedUsers = maxTrackedUsers;
         this.sweeper = Thread.ofVirtual().name("floodgate-bucket-sweeper").start(this::sweepLoop);
-    }
-
-    /** A slot in flight; close it when the request is answered. */
-    public interface Permit extends AutoCloseable {
-        @Override
-        void close();
     }
 
     /**
      * Admits one order placement for {@code userId}, or throws the rejection to answer.
      *
-     * @throws RejectedException {@code RATE_LIMITED} with a Retry-After, or {@code OVERLOADED}
+     * @throws RejectedException {@code RATE_LIMITED} with a Retry-After, {@code OVERLOADED}, or
+     *                           {@code DEPENDENCY_UNAVAILABLE}
      */
-    public Permit admit(String userId) {
+    public Permit admitOrder(String userId) {
         long now = System.nanoTime();
         AtomicLong bucket = userBuckets.get(userId);
         if (bucket == null) {
@@ -78,12 +72,73 @@ public final class Admission implements AutoCloseable {
                         "this instance is over its global order rate", retryAfterSeconds(wait));
             }
         }
-        if (inFlight.incrementAndGet() > maxInFlight) {
-            inFlight.decrementAndGet();
-            throw new RejectedException(Rejection.OVERLOADED,
-                    maxInFlight + " orders are already in flight on this instance", 1);
+        Permit permit = enter(ConcurrencyGate.Work.ORDER);
+        Optional<String> open = breakers.openDependency();
+        if (open.isPresent()) {
+            permit.ignore();
+            throw new RejectedException(Rejection.DEPENDENCY_UNAVAILABLE,
+                    "the " + open.get() + " is unavailable (circuit open); nothing was reserved", 1);
         }
-        return inFlight::decrementAndGet;
+        return permit;
+    }
+
+    /** Admits a cancellation: order work, without the order buckets. */
+    public Permit admitCancel() {
+        Permit permit = enter(ConcurrencyGate.Work.ORDER);
+        Optional<String> open = breakers.openDependency();
+        if (open.isPresent()) {
+            permit.ignore();
+            throw new RejectedException(Rejection.DEPENDENCY_UNAVAILABLE,
+                    "the " + open.get() + " is unavailable (circuit open); nothing was changed", 1);
+        }
+        return permit;
+    }
+
+    /** Admits one read (items, orders, the dashboard's data); reads yield to orders when short. */
+    public Permit admitRead() {
+        return enter(ConcurrencyGate.Work.READ);
+    }
+
+    private Permit enter(ConcurrencyGate.Work work) {
+        return gate.tryAcquire(work).map(Permit::new).orElseThrow(() -> new RejectedException(Rejection.OVERLOADED,
+                "this instance is at its concurrency limit (" + gate.limit() + "); retry shortly", 1));
+    }
+
+    /**
+     * One admitted request. Closing it counts its latency toward the limit, unless it was marked
+     * {@linkplain #dropped() dropped} or {@linkplain #ignore() ignored} first.
+     */
+    public static final class Permit implements AutoCloseable {
+        private final ConcurrencyGate.Slot slot;
+        private boolean ended;
+
+        Permit(ConcurrencyGate.Slot slot) {
+            this.slot = slot;
+        }
+
+        /** The request timed out or its dependency failed: a sign of overload. */
+        public void dropped() {
+            if (!ended) {
+                ended = true;
+                slot.dropped();
+            }
+        }
+
+        /** The request says nothing about latency (answered without doing the work). */
+        public void ignore() {
+            if (!ended) {
+                ended = true;
+                slot.ignore();
+            }
+        }
+
+        @Override
+        public void close() {
+            if (!ended) {
+                ended = true;
+                slot.done();
+            }
+        }
     }
 
     static long retryAfterSeconds(long waitNanos) {
@@ -91,11 +146,11 @@ public final class Admission implements AutoCloseable {
     }
 
     public int inFlight() {
-        return inFlight.get();
+        return gate.inFlight();
     }
 
-    public int maxInFlight() {
-        return maxInFlight;
+    public int limit() {
+        return gate.limit();
     }
 
     public int trackedUsers() {

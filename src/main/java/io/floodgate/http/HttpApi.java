@@ -185,8 +185,10 @@ public final class HttpApi {
             res.send(metrics.scrape().getBytes(StandardCharsets.UTF_8));
         })).any("/metrics", notAllowed("GET"));
         r.get("/", endpoint("/", (req, res) -> {
-            res.header(HeaderNames.CONTENT_TYPE, "text/html; charset=utf-8");
-            res.send(dashboard);
+            try (Admission.Permit permit = admission.admitRead()) {
+                res.header(HeaderNames.CONTENT_TYPE, "text/html; charset=utf-8");
+                res.send(dashboard);
+            }
         })).any("/", notAllowed("GET"));
         r.get("/debug/threads", endpoint("/debug/threads", this::threads))
                 .any("/debug/threads", notAllowed("GET"));
@@ -226,8 +228,18 @@ public final class HttpApi {
         }
         RequestContext context = RequestContext.CURRENT.get();
         OrderService.Placed placed;
-        try (Admission.Permit permit = admission.admit(userId)) {
-            placed = orders.place(new PlaceOrder(key, userId, sku, quantity), context.requestId(), context.deadline());
+        try (Admission.Permit permit = admission.admitOrder(userId)) {
+            try {
+                placed = orders.place(new PlaceOrder(key, userId, sku, quantity), context.requestId(), context.deadline());
+            } catch (RejectedException e) {
+                if (e.rejection().status() >= 500) {
+                    permit.dropped(); // timed out, shed or failed below: a sign of overload
+                }
+                throw e;
+            } catch (RuntimeException e) {
+                permit.dropped();
+                throw e;
+            }
         }
         Order order = placed.order();
         res.header(HeaderNames.LOCATION, "/api/v1/orders/" + order.orderId());
@@ -244,29 +256,65 @@ public final class HttpApi {
         }
     }
 
-    private void getOrder(ServerRequest req, ServerResponse res) {
+    private void getOrder(ServerRequest req, ServerResponse res) throws Exception {
         String orderId = req.path().pathParameters().get("orderId");
         Predicate<String> access = orderAccess(req);
         if (!Ids.isKey(orderId)) {
             throw unknownOrder(orderId);
         }
-        json(res, 200, Json.order(orders.order(orderId, access)));
+        try (Admission.Permit permit = admission.admitRead()) {
+            json(res, 200, Json.order(withinDeadline(() -> orders.order(orderId, access))));
+        }
     }
 
-    private void cancelOrder(ServerRequest req, ServerResponse res) {
+    private void cancelOrder(ServerRequest req, ServerResponse res) throws Exception {
         String orderId = req.path().pathParameters().get("orderId");
         Predicate<String> access = orderAccess(req);
         if (!Ids.isKey(orderId)) {
             throw unknownOrder(orderId);
         }
-        json(res, 200, Json.order(orders.cancel(orderId, access)));
+        try (Admission.Permit permit = admission.admitCancel()) {
+            json(res, 200, Json.order(withinDeadline(() -> orders.cancel(orderId, access))));
+        }
+    }
+
+    /**
+     * Runs store-bound work on a virtual thread of its own and waits for it no longer than the
+     * request's deadline: JDBC timeouts count in whole seconds and a dead server's socket may
+     * block longer, but the client is answered on time. Work that outlives its request finishes
+     * in the background with the same effect (a cancel still returns its units), which is what a
+     * 504 promises: the client may retry and find out.
+     */
+    private static <T> T withinDeadline(java.util.concurrent.Callable<T> work) throws Exception {
+        RequestContext context = RequestContext.CURRENT.get();
+        String requestId = context.requestId();
+        java.util.concurrent.FutureTask<T> task = new java.util.concurrent.FutureTask<>(() -> {
+            MDC.put(MDC_REQUEST_ID, requestId);
+            try {
+                return ScopedValue.where(RequestContext.CURRENT, context).call(work::call);
+            } finally {
+                MDC.remove(MDC_REQUEST_ID);
+            }
+        });
+        Thread.ofVirtual().start(task);
+        try {
+            return task.get(context.deadline().remainingNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new RejectedException(Rejection.DEADLINE_EXCEEDED,
+                    "the request's time budget ran out waiting for the store; retry to learn the outcome");
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof Exception cause) {
+                throw cause;
+            }
+            throw e;
+        }
     }
 
     private static RejectedException unknownOrder(String orderId) {
         return new RejectedException(Rejection.UNKNOWN_ORDER, "there is no order " + Json.abbreviate(orderId));
     }
 
-    private void userOrders(ServerRequest req, ServerResponse res) {
+    private void userOrders(ServerRequest req, ServerResponse res) throws Exception {
         String userId = req.path().pathParameters().get("userId");
         int limit = 50;
         if (req.query().contains("limit")) {
@@ -287,7 +335,10 @@ public final class HttpApi {
         if (!access.test(userId)) {
             throw new RejectedException(Rejection.FORBIDDEN, "the token's subject is not user " + userId);
         }
-        json(res, 200, Json.orders(orders.ordersOfUser(userId, limit)));
+        int max = limit;
+        try (Admission.Permit permit = admission.admitRead()) {
+            json(res, 200, Json.orders(withinDeadline(() -> orders.ordersOfUser(userId, max))));
+        }
     }
 
     /**
@@ -314,25 +365,30 @@ public final class HttpApi {
     // ---- items ----------------------------------------------------------------------------
 
     private void listItems(ServerRequest req, ServerResponse res) {
-        json(res, 200, Json.items(catalog.items()));
+        try (Admission.Permit permit = admission.admitRead()) {
+            json(res, 200, Json.items(catalog.items()));
+        }
     }
 
     private void getItem(ServerRequest req, ServerResponse res) {
         String sku = req.path().pathParameters().get("sku");
-        ItemView view = (Ids.isSku(sku) ? catalog.item(sku) : Optional.<ItemView>empty())
-                .orElseThrow(() -> new RejectedException(Rejection.UNKNOWN_ITEM, "there is no item " + Json.abbreviate(sku)));
-        json(res, 200, Json.item(view));
+        try (Admission.Permit permit = admission.admitRead()) {
+            ItemView view = (Ids.isSku(sku) ? catalog.item(sku) : Optional.<ItemView>empty())
+                    .orElseThrow(() -> new RejectedException(Rejection.UNKNOWN_ITEM, "there is no item " + Json.abbreviate(sku)));
+            json(res, 200, Json.item(view));
+        }
     }
 
-    private void putItem(ServerRequest req, ServerResponse res) {
+    private void putItem(ServerRequest req, ServerResponse res) throws Exception {
         String sku = req.path().pathParameters().get("sku");
         JsonNode body = Json.object(body(req));
         if (!Ids.isSku(sku)) {
             throw Json.invalid("sku", "in the path must be 1-64 characters of [A-Za-z0-9._-]");
         }
         String name = Json.requiredString(body, "name");
-        if (name.isEmpty() || name.length() > 200) {
-            throw Json.invalid("name", "must be 1-200 characters, was " + name.length());
+        int nameLength = name.codePointCount(0, name.length());
+        if (nameLength < 1 || nameLength > 200) {
+            throw Json.invalid("name", "must be 1-200 characters, was " + nameLength);
         }
         long stock = Json.requiredLong(body, "stock", 0, 1_000_000_000L);
         int perUserLimit = (int) Json.optionalLong(body, "perUserLimit", 1, 1_000_000, 1);
@@ -342,11 +398,12 @@ public final class HttpApi {
             throw Json.invalid("endsAt", "must be after startsAt");
         }
         requireAdmin(req);
-        CatalogService.Defined defined = catalog.putItem(new ItemSpec(sku, name, stock, perUserLimit, startsAt, endsAt));
+        ItemSpec spec = new ItemSpec(sku, name, stock, perUserLimit, startsAt, endsAt);
+        CatalogService.Defined defined = withinDeadline(() -> catalog.putItem(spec));
         json(res, defined.created() ? 201 : 200, Json.item(defined.item()));
     }
 
-    private void adjustStock(ServerRequest req, ServerResponse res) {
+    private void adjustStock(ServerRequest req, ServerResponse res) throws Exception {
         String sku = req.path().pathParameters().get("sku");
         JsonNode body = Json.object(body(req));
         long delta = Json.requiredLong(body, "delta", -1_000_000_000L, 1_000_000_000L);
@@ -354,7 +411,7 @@ public final class HttpApi {
         if (!Ids.isSku(sku)) {
             throw new RejectedException(Rejection.UNKNOWN_ITEM, "there is no item " + Json.abbreviate(sku));
         }
-        json(res, 200, Json.item(catalog.adjustStock(sku, delta)));
+        json(res, 200, Json.item(withinDeadline(() -> catalog.adjustStock(sku, delta))));
     }
 
     // ---- operations -----------------------------------------------------------------------
@@ -462,7 +519,13 @@ public final class HttpApi {
         if (declared.isPresent() && declared.getAsLong() > settings.maxBodyBytes()) {
             throw tooLarge();
         }
-        Optional<HttpMediaType> type = req.headers().contentType();
+        Optional<HttpMediaType> type;
+        try {
+            type = req.headers().contentType();
+        } catch (RuntimeException e) { // not a media type at all
+            throw new RejectedException(Rejection.UNSUPPORTED_MEDIA_TYPE, "the body must be application/json, was '"
+                    + Json.abbreviate(req.headers().first(HeaderNames.CONTENT_TYPE).orElse("")) + "'");
+        }
         if (type.isEmpty() || !"application".equalsIgnoreCase(type.get().type())
                 || !"json".equalsIgnoreCase(type.get().subtype())) {
             throw new RejectedException(Rejection.UNSUPPORTED_MEDIA_TYPE, "the body must be application/json, was "

@@ -2,7 +2,6 @@ package io.floodgate.http;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -114,7 +113,12 @@ final class Json {
             throw invalid(field, "must be an RFC 3339 timestamp string or null");
         }
         try {
-            return OffsetDateTime.parse(node.textValue(), DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant();
+            OffsetDateTime parsed = OffsetDateTime.parse(node.textValue(), DateTimeFormatter.ISO_OFFSET_DATE_TIME);
+            if (parsed.getYear() < 0 || parsed.getYear() > 9999) {
+                throw invalid(field, "must have a four-digit year (RFC 3339), was '" + abbreviate(node.textValue()) + "'");
+            }
+            // The store keeps milliseconds; keep the same here so that views never change on restart.
+            return parsed.toInstant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
         } catch (DateTimeParseException e) {
             throw invalid(field, "must be an RFC 3339 timestamp such as 2026-11-26T12:00:00Z, was '"
                     + abbreviate(node.textValue()) + "'");
@@ -218,7 +222,4 @@ final class Json {
         });
     }
 
-    static JsonParser parser(byte[] bytes) throws IOException {
-        return FACTORY.createParser(bytes);
-    }
 }

@@ -3,6 +3,7 @@ package io.floodgate.jdbc;
 import com.zaxxer.hikari.HikariDataSource;
 import io.floodgate.core.DependencyUnavailableException;
 import io.floodgate.core.RejectedException;
+import io.floodgate.core.RequestContext;
 import io.floodgate.core.Rejection;
 import io.floodgate.core.domain.ItemSpec;
 import io.floodgate.core.domain.Order;
@@ -20,6 +21,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -35,6 +38,8 @@ import java.util.function.Consumer;
 final class JdbcOrderStore implements OrderStore {
 
     private static final Logger LOG = LoggerFactory.getLogger(JdbcOrderStore.class);
+    private static final long STATEMENT_TIMEOUT_SECONDS = 5;
+    private static final int IN_LIST_CHUNK = 200;
     private static final String ORDER_COLUMNS =
             "order_id, sku, idempotency_key, user_id, quantity, status, created_at, request_id";
 
@@ -55,21 +60,41 @@ final class JdbcOrderStore implements OrderStore {
         T run(Connection connection) throws SQLException;
     }
 
-    /** Runs {@code work} in one transaction, committed if it returns, rolled back if it throws. */
+    /**
+     * Runs {@code work} in one transaction, committed if it returns, rolled back if it throws. A
+     * failure from the commit itself (or after it) is reported as of unknown outcome: the commit
+     * may have reached the database before the connection failed.
+     */
     private <T> T inTransaction(String what, Work<T> work) {
+        boolean committing = false;
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
                 T result = work.run(c);
+                committing = true;
                 c.commit();
                 return result;
             } catch (SQLException | RuntimeException e) {
-                rollbackQuietly(c);
+                if (!committing) {
+                    rollbackQuietly(c);
+                }
                 throw e;
             }
         } catch (SQLException e) {
-            throw unavailable(what, e);
+            throw unavailable(what, e, committing);
         }
+    }
+
+    /** A statement whose timeout is the request's remaining time (whole seconds, at least 1). */
+    private PreparedStatement prepare(Connection c, String sql) throws SQLException {
+        PreparedStatement ps = c.prepareStatement(sql);
+        long seconds = STATEMENT_TIMEOUT_SECONDS;
+        if (RequestContext.CURRENT.isBound()) {
+            long remainingMillis = RequestContext.CURRENT.get().deadline().remainingMillis();
+            seconds = Math.clamp((remainingMillis + 999) / 1000, 1, STATEMENT_TIMEOUT_SECONDS);
+        }
+        ps.setQueryTimeout((int) seconds);
+        return ps;
     }
 
     private <T> T read(String what, Work<T> work) {
@@ -77,7 +102,7 @@ final class JdbcOrderStore implements OrderStore {
             c.setAutoCommit(true);
             return work.run(c);
         } catch (SQLException e) {
-            throw unavailable(what, e);
+            throw unavailable(what, e, false);
         }
     }
 
@@ -89,16 +114,17 @@ final class JdbcOrderStore implements OrderStore {
         }
     }
 
-    private static DependencyUnavailableException unavailable(String what, SQLException e) {
-        LOG.warn("store: {} failed: {} (SQLState {})", what, e.getMessage(), e.getSQLState());
-        return new DependencyUnavailableException("store", "the order store failed to " + what, e);
+    private static DependencyUnavailableException unavailable(String what, SQLException e, boolean outcomeUnknown) {
+        LOG.warn("store: {} failed{}: {} (SQLState {})", what, outcomeUnknown ? " while committing" : "",
+                e.getMessage(), e.getSQLState());
+        return new DependencyUnavailableException("store", "the order store failed to " + what, e, outcomeUnknown);
     }
 
     @Override
     public boolean putItem(ItemSpec spec) {
         return inTransaction("save item " + spec.sku(), c -> {
             boolean exists;
-            try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM items WHERE sku = ?")) {
+            try (PreparedStatement ps = prepare(c, "SELECT 1 FROM items WHERE sku = ?")) {
                 ps.setString(1, spec.sku());
                 try (ResultSet rs = ps.executeQuery()) {
                     exists = rs.next();
@@ -106,7 +132,7 @@ final class JdbcOrderStore implements OrderStore {
             }
             long now = clock.millis();
             if (exists) {
-                try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM orders WHERE sku = ? LIMIT 1")) {
+                try (PreparedStatement ps = prepare(c, "SELECT 1 FROM orders WHERE sku = ? LIMIT 1")) {
                     ps.setString(1, spec.sku());
                     try (ResultSet rs = ps.executeQuery()) {
                         if (rs.next()) {
@@ -115,7 +141,7 @@ final class JdbcOrderStore implements OrderStore {
                         }
                     }
                 }
-                try (PreparedStatement ps = c.prepareStatement("UPDATE items SET name = ?, stock = ?, per_user_limit = ?,"
+                try (PreparedStatement ps = prepare(c, "UPDATE items SET name = ?, stock = ?, per_user_limit = ?,"
                         + " starts_at = ?, ends_at = ?, updated_at = ? WHERE sku = ?")) {
                     bindSpec(ps, spec);
                     ps.setLong(6, now);
@@ -123,7 +149,7 @@ final class JdbcOrderStore implements OrderStore {
                     ps.executeUpdate();
                 }
             } else {
-                try (PreparedStatement ps = c.prepareStatement("INSERT INTO items (name, stock, per_user_limit,"
+                try (PreparedStatement ps = prepare(c, "INSERT INTO items (name, stock, per_user_limit,"
                         + " starts_at, ends_at, updated_at, sku, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
                     bindSpec(ps, spec);
                     ps.setLong(6, now);
@@ -155,7 +181,7 @@ final class JdbcOrderStore implements OrderStore {
     @Override
     public void addStock(String sku, long delta) {
         inTransaction("change the stock of " + sku, c -> {
-            try (PreparedStatement ps = c.prepareStatement(
+            try (PreparedStatement ps = prepare(c,
                     "UPDATE items SET stock = stock + ?, updated_at = ? WHERE sku = ?")) {
                 ps.setLong(1, delta);
                 ps.setLong(2, clock.millis());
@@ -174,7 +200,7 @@ final class JdbcOrderStore implements OrderStore {
             return;
         }
         inTransaction("write " + orders.size() + " orders", c -> {
-            try (PreparedStatement ps = c.prepareStatement(dialect.insertOrderIfAbsent)) {
+            try (PreparedStatement ps = prepare(c, dialect.insertOrderIfAbsent)) {
                 for (Order o : orders) {
                     ps.setString(1, o.orderId());
                     ps.setString(2, o.sku());
@@ -193,6 +219,28 @@ final class JdbcOrderStore implements OrderStore {
     }
 
     @Override
+    public Set<String> presentIds(List<String> orderIds) {
+        return read("check " + orderIds.size() + " orders", c -> {
+            Set<String> present = new HashSet<>();
+            for (int from = 0; from < orderIds.size(); from += IN_LIST_CHUNK) {
+                List<String> chunk = orderIds.subList(from, Math.min(orderIds.size(), from + IN_LIST_CHUNK));
+                String marks = String.join(", ", java.util.Collections.nCopies(chunk.size(), "?"));
+                try (PreparedStatement ps = prepare(c, "SELECT order_id FROM orders WHERE order_id IN (" + marks + ")")) {
+                    for (int i = 0; i < chunk.size(); i++) {
+                        ps.setString(i + 1, chunk.get(i));
+                    }
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            present.add(rs.getString(1));
+                        }
+                    }
+                }
+            }
+            return present;
+        });
+    }
+
+    @Override
     public Optional<Order> order(String orderId) {
         return read("read order", c -> queryOne(c,
                 "SELECT " + ORDER_COLUMNS + " FROM orders WHERE order_id = ?", orderId));
@@ -204,8 +252,8 @@ final class JdbcOrderStore implements OrderStore {
                 "SELECT " + ORDER_COLUMNS + " FROM orders WHERE sku = ? AND idempotency_key = ?", sku, idempotencyKey));
     }
 
-    private static Optional<Order> queryOne(Connection c, String sql, String... args) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
+    private Optional<Order> queryOne(Connection c, String sql, String... args) throws SQLException {
+        try (PreparedStatement ps = prepare(c, sql)) {
             for (int i = 0; i < args.length; i++) {
                 ps.setString(i + 1, args[i]);
             }
@@ -218,7 +266,7 @@ final class JdbcOrderStore implements OrderStore {
     @Override
     public List<Order> ordersOfUser(String userId, int limit) {
         return read("list orders", c -> {
-            try (PreparedStatement ps = c.prepareStatement("SELECT " + ORDER_COLUMNS
+            try (PreparedStatement ps = prepare(c, "SELECT " + ORDER_COLUMNS
                     + " FROM orders WHERE user_id = ? ORDER BY created_at DESC, order_id DESC LIMIT ?")) {
                 ps.setString(1, userId);
                 ps.setInt(2, limit);
@@ -237,7 +285,7 @@ final class JdbcOrderStore implements OrderStore {
     public Optional<Cancellation> cancel(String orderId, Instant at) {
         return inTransaction("cancel order", c -> {
             int changed;
-            try (PreparedStatement ps = c.prepareStatement(
+            try (PreparedStatement ps = prepare(c,
                     "UPDATE orders SET status = 'CANCELLED', cancelled_at = ? WHERE order_id = ? AND status <> 'CANCELLED'")) {
                 ps.setLong(1, at.toEpochMilli());
                 ps.setString(2, orderId);
@@ -266,6 +314,7 @@ final class JdbcOrderStore implements OrderStore {
     @Override
     public void forEachOrder(Consumer<Order> sink) {
         read("read orders", c -> {
+            // A full scan at start: no statement timeout.
             try (PreparedStatement ps = c.prepareStatement("SELECT " + ORDER_COLUMNS + " FROM orders")) {
                 ps.setFetchSize(10_000);
                 try (ResultSet rs = ps.executeQuery()) {

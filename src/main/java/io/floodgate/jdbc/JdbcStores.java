@@ -61,8 +61,8 @@ public final class JdbcStores {
             config.addDataSourceProperty("busy_timeout", "5000");
             config.addDataSourceProperty("foreign_keys", "true");
             // One writer at a time in SQLite; readers run beside it in WAL mode.
-            config.setMaximumPoolSize(4);
-            config.setConnectionTimeout(2_000);
+            config.setMaximumPoolSize(8);
+            config.setConnectionTimeout(1_000);
             HikariDataSource ds = new HikariDataSource(config);
             migrate(ds, Dialect.SQLITE);
             LOG.info("embedded store at {}", dir.resolve(EMBEDDED_FILE));
@@ -82,7 +82,8 @@ public final class JdbcStores {
         config.setUsername(user);
         config.setPassword(password);
         config.setMaximumPoolSize(16);
-        config.setConnectionTimeout(2_000);
+        // Short: a request's budget is about a second, and the breaker answers for a dead server.
+        config.setConnectionTimeout(500);
         config.setValidationTimeout(1_000);
         config.setInitializationFailTimeout(10_000);
         HikariDataSource ds = new HikariDataSource(config);

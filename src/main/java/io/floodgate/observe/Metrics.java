@@ -91,9 +91,9 @@ public final class Metrics implements AutoCloseable {
         Gauge.builder(name, value).description(description).register(registry);
     }
 
-    /** Adds a gauge with one tag. */
-    public void gauge(String name, String description, String tag, String tagValue, Supplier<Number> value) {
-        Gauge.builder(name, value).description(description).tag(tag, tagValue).register(registry);
+    /** Adds a gauge with tags given as name, value, name, value... */
+    public void gauge(String name, String description, java.util.List<String> tags, Supplier<Number> value) {
+        Gauge.builder(name, value).description(description).tags(tags.toArray(String[]::new)).register(registry);
     }
 
     /** A counter function read at scrape time. */

@@ -47,6 +47,7 @@ class IntakeInvariantTest {
 
     private static final int ROUNDS = 12;
     private static final int OPERATIONS = 2_500;
+    private long cancelledOverall;
 
     @Test
     void ledgerAndStoreAgreeAndKeepTheInvariantsUnderConcurrentTraffic() throws Exception {
@@ -59,6 +60,7 @@ class IntakeInvariantTest {
                 TestFloodgate.deleteRecursively(dir);
             }
         }
+        assertThat(cancelledOverall).as("seed " + seed + ": cancellations raced the orders in some round").isPositive();
     }
 
     private void runRound(long seed, Path dir) throws Exception {
@@ -143,7 +145,7 @@ class IntakeInvariantTest {
             }
         }
         assertThat(all).as(context + ": every order placed is stored").hasSize(placedIds.size());
-        assertThat(all).as(context + ": some orders were cancelled").anyMatch(o -> o.status() == OrderStatus.CANCELLED);
+        cancelledOverall += all.stream().filter(o -> o.status() == OrderStatus.CANCELLED).count();
         for (ItemView view : ledger.views()) {
             String sku = view.spec().sku();
             long sold = storeSold.getOrDefault(sku, 0L);

@@ -28,7 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class GroupCommitOrderLogTest {
 
     /** A store that records batches and can be made to block or fail. */
-    static final class RecordingStore implements OrderStore {
+    static class RecordingStore implements OrderStore {
         final List<List<Order>> batches = Collections.synchronizedList(new ArrayList<>());
         volatile CountDownLatch gate = new CountDownLatch(0);
         final AtomicInteger failuresLeft = new AtomicInteger();
@@ -46,6 +46,25 @@ class GroupCommitOrderLogTest {
                 throw new DependencyUnavailableException("store", "injected failure");
             }
             batches.add(List.copyOf(orders));
+            orders.forEach(o -> present.add(o.orderId()));
+            if (commitInDoubt) {
+                commitInDoubt = false;
+                throw new DependencyUnavailableException("store", "connection lost during commit", null, true);
+            }
+        }
+
+        final java.util.Set<String> present = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        volatile boolean commitInDoubt;
+        final AtomicInteger presentChecksFailing = new AtomicInteger();
+
+        @Override
+        public java.util.Set<String> presentIds(List<String> orderIds) {
+            if (presentChecksFailing.getAndDecrement() > 0) {
+                throw new DependencyUnavailableException("store", "still down");
+            }
+            java.util.Set<String> found = new java.util.HashSet<>(orderIds);
+            found.retainAll(present);
+            return found;
         }
 
         int stored() {
@@ -86,6 +105,72 @@ class GroupCommitOrderLogTest {
         }
     }
 
+    /** Records late settlements. */
+    static final class RecordingSettlement implements io.floodgate.core.port.OrderLog.Settlement {
+        final List<String> stored = Collections.synchronizedList(new ArrayList<>());
+        final List<String> dropped = Collections.synchronizedList(new ArrayList<>());
+
+        @Override
+        public void stored(Order order) {
+            stored.add(order.orderId());
+        }
+
+        @Override
+        public void dropped(Order order) {
+            dropped.add(order.orderId());
+        }
+    }
+
+    private final RecordingSettlement late = new RecordingSettlement();
+
+    @Test
+    void anOrderTakenAtItsDeadlineIsInDoubtAndItsFateIsSettledLater() throws Exception {
+        RecordingStore store = new RecordingStore();
+        store.gate = new CountDownLatch(1);
+        GroupCommitOrderLog log = new GroupCommitOrderLog(store, 100, 10);
+        Order o = order(7);
+        Thread opener = Thread.ofVirtual().start(() -> {
+            try {
+                awaitTaken(store);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        AppendOutcome outcome = log.append(o, Deadline.after(Duration.ofMillis(100)), late);
+        opener.join();
+        assertThat(outcome).isEqualTo(AppendOutcome.IN_DOUBT);
+        assertThat(late.stored).isEmpty();
+        store.gate.countDown();
+        log.close();
+        assertThat(late.stored).containsExactly(o.orderId());
+        assertThat(late.dropped).isEmpty();
+    }
+
+    @Test
+    void aCommitOfUnknownOutcomeIsSettledByReadingBack() {
+        RecordingStore store = new RecordingStore();
+        store.commitInDoubt = true;
+        store.presentChecksFailing.set(2); // the store stays down a little longer
+        GroupCommitOrderLog log = new GroupCommitOrderLog(store, 100, 10);
+        assertThat(log.append(order(1), Deadline.after(Duration.ofSeconds(30)), late)).isEqualTo(AppendOutcome.STORED);
+        log.close();
+        assertThat(log.inDoubtBatches()).isEqualTo(1);
+    }
+
+    @Test
+    void aCommitOfUnknownOutcomeThatDidNotHappenIsReportedNotDurable() {
+        RecordingStore store = new RecordingStore() {
+            @Override
+            public void insertOrders(List<Order> orders) {
+                throw new DependencyUnavailableException("store", "lost during commit", null, true);
+            }
+        };
+        GroupCommitOrderLog log = new GroupCommitOrderLog(store, 100, 10);
+        assertThat(log.append(order(1), Deadline.after(Duration.ofSeconds(30)), late))
+                .isInstanceOf(AppendOutcome.NotLogged.class);
+        log.close();
+    }
+
     private static Order order(int i) {
         return new Order(OrderIds.next(System.currentTimeMillis()), "S", "u" + i, 1, OrderStatus.CONFIRMED,
                 Instant.now(), "r", "k" + i);
@@ -100,7 +185,7 @@ class GroupCommitOrderLogTest {
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int i = 0; i < 500; i++) {
                 int n = i;
-                outcomes.add(pool.submit(() -> log.append(order(n), Deadline.after(Duration.ofSeconds(30)))));
+                outcomes.add(pool.submit(() -> log.append(order(n), Deadline.after(Duration.ofSeconds(30)), late)));
             }
             awaitDepth(log, 499); // all queued behind the blocked first batch
             store.gate.countDown();
@@ -123,13 +208,13 @@ class GroupCommitOrderLogTest {
             List<Future<AppendOutcome>> waiting = new ArrayList<>();
             for (int i = 0; i < 3; i++) { // one taken by the (blocked) writer, two queued
                 int n = i;
-                waiting.add(pool.submit(() -> log.append(order(n), Deadline.after(Duration.ofSeconds(30)))));
+                waiting.add(pool.submit(() -> log.append(order(n), Deadline.after(Duration.ofSeconds(30)), late)));
                 awaitDepth(log, i == 0 ? 0 : i);
                 if (i == 0) {
                     awaitTaken(store);
                 }
             }
-            AppendOutcome full = log.append(order(99), Deadline.after(Duration.ofSeconds(30)));
+            AppendOutcome full = log.append(order(99), Deadline.after(Duration.ofSeconds(30)), late);
             assertThat(full).isInstanceOfSatisfying(AppendOutcome.NotLogged.class,
                     n -> assertThat(n.reason()).isEqualTo(AppendOutcome.Reason.FULL));
             store.gate.countDown();
@@ -146,10 +231,10 @@ class GroupCommitOrderLogTest {
         store.gate = new CountDownLatch(1);
         GroupCommitOrderLog log = new GroupCommitOrderLog(store, 100, 1);
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            Future<AppendOutcome> blocker = pool.submit(() -> log.append(order(0), Deadline.after(Duration.ofSeconds(30))));
+            Future<AppendOutcome> blocker = pool.submit(() -> log.append(order(0), Deadline.after(Duration.ofSeconds(30)), late));
             awaitTaken(store);
-            Order late = order(1);
-            AppendOutcome outcome = log.append(late, Deadline.after(Duration.ofMillis(50)));
+            Order lateOrder = order(1);
+            AppendOutcome outcome = log.append(lateOrder, Deadline.after(Duration.ofMillis(50)), late);
             assertThat(outcome).isInstanceOfSatisfying(AppendOutcome.NotLogged.class,
                     n -> assertThat(n.reason()).isEqualTo(AppendOutcome.Reason.DEADLINE));
             store.gate.countDown();
@@ -164,9 +249,9 @@ class GroupCommitOrderLogTest {
         RecordingStore store = new RecordingStore();
         store.failuresLeft.set(1);
         GroupCommitOrderLog log = new GroupCommitOrderLog(store, 100, 10);
-        assertThat(log.append(order(1), Deadline.after(Duration.ofSeconds(30)))).isEqualTo(AppendOutcome.STORED);
+        assertThat(log.append(order(1), Deadline.after(Duration.ofSeconds(30)), late)).isEqualTo(AppendOutcome.STORED);
         store.failuresLeft.set(2);
-        assertThat(log.append(order(2), Deadline.after(Duration.ofSeconds(30))))
+        assertThat(log.append(order(2), Deadline.after(Duration.ofSeconds(30)), late))
                 .isInstanceOfSatisfying(AppendOutcome.NotLogged.class,
                         n -> assertThat(n.reason()).isEqualTo(AppendOutcome.Reason.UNAVAILABLE));
         log.close();
@@ -182,7 +267,7 @@ class GroupCommitOrderLogTest {
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int i = 0; i < 50; i++) {
                 int n = i;
-                outcomes.add(pool.submit(() -> log.append(order(n), Deadline.after(Duration.ofSeconds(30)))));
+                outcomes.add(pool.submit(() -> log.append(order(n), Deadline.after(Duration.ofSeconds(30)), late)));
             }
             awaitDepth(log, 49);
             Thread closer = Thread.ofVirtual().start(log::close);
@@ -193,7 +278,7 @@ class GroupCommitOrderLogTest {
             }
         }
         assertThat(store.stored()).isEqualTo(50);
-        assertThat(log.append(order(51), Deadline.after(Duration.ofSeconds(1))))
+        assertThat(log.append(order(51), Deadline.after(Duration.ofSeconds(1)), late))
                 .isInstanceOf(AppendOutcome.NotLogged.class);
     }
 }

@@ -50,9 +50,9 @@ class GcraTest {
 
     @Test
     void sweepingDropsOnlyFullBucketsSoMemoryFollowsActiveUsers() throws Exception {
-        try (Admission admission = new Admission(1_000_000, 1, 0, 1_000, 10_000_000)) {
+        try (Admission admission = new Admission(1_000_000, 1, 0, new ConcurrencyGate(1_000, 1_000), breakers(), 10_000_000)) {
             for (int i = 0; i < 100_000; i++) {
-                admission.admit("user-" + i).close();
+                admission.admitOrder("user-" + i).close();
             }
             assertThat(admission.trackedUsers()).isEqualTo(100_000);
             Thread.sleep(5); // every bucket refills within a microsecond at this rate
@@ -61,17 +61,43 @@ class GcraTest {
         }
     }
 
+    private static Breakers breakers() {
+        return new Breakers(java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(1));
+    }
+
     @Test
-    void inFlightCapShedsAndFreesSlotsOnClose() {
-        try (Admission admission = new Admission(1_000, 1_000, 0, 2, 1_000)) {
-            Admission.Permit a = admission.admit("u1");
-            Admission.Permit b = admission.admit("u2");
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> admission.admit("u3"))
-                    .hasMessageContaining("in flight");
+    void concurrencyLimitShedsAndFreesSlotsOnClose() {
+        try (Admission admission = new Admission(1_000, 1_000, 0, new ConcurrencyGate(2, 2), breakers(), 1_000)) {
+            Admission.Permit a = admission.admitOrder("u1");
+            Admission.Permit b = admission.admitOrder("u2");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> admission.admitOrder("u3"))
+                    .isInstanceOfSatisfying(io.floodgate.core.RejectedException.class,
+                            e -> assertThat(e.rejection()).isEqualTo(io.floodgate.core.Rejection.OVERLOADED));
             a.close();
-            admission.admit("u3").close();
+            admission.admitOrder("u3").close();
             b.close();
             assertThat(admission.inFlight()).isZero();
         }
     }
+
+    @Test
+    void ordersKeepTheirShareWhenReadsHaveFilledTheLimit() {
+        try (Admission admission = new Admission(1_000, 1_000, 0, new ConcurrencyGate(10, 10), breakers(), 1_000)) {
+            java.util.List<Admission.Permit> permits = new java.util.ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                permits.add(admission.admitRead()); // reads may borrow the whole limit while it is free
+            }
+            org.assertj.core.api.Assertions.assertThatThrownBy(admission::admitRead)
+                    .as("at the limit, reads over their 10% share are refused")
+                    .isInstanceOf(io.floodgate.core.RejectedException.class);
+            for (int i = 0; i < 9; i++) {
+                permits.add(admission.admitOrder("u" + i)); // orders still get their 90%
+            }
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> admission.admitOrder("u9"))
+                    .isInstanceOf(io.floodgate.core.RejectedException.class);
+            permits.forEach(Admission.Permit::close);
+            assertThat(admission.inFlight()).isZero();
+        }
+    }
+
 }

@@ -11,6 +11,9 @@ import java.util.Objects;
  */
 public record ItemSpec(String sku, String name, long stock, int perUserLimit, Instant startsAt, Instant endsAt) {
 
+    /** The most units one item may have on sale (API.md). */
+    public static final long MAX_STOCK = 1_000_000_000L;
+
     public ItemSpec {
         Objects.requireNonNull(sku, "sku");
         Objects.requireNonNull(name, "name");

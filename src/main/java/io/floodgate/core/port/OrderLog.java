@@ -9,7 +9,21 @@ import io.floodgate.core.domain.Order;
  */
 public interface OrderLog extends AutoCloseable {
 
-    AppendOutcome append(Order order, Deadline deadline);
+    /**
+     * Makes {@code order} durable, waiting at most until {@code deadline}. When the deadline passes
+     * while the order's fate is still open, the answer is {@link AppendOutcome.InDoubt} and the log
+     * reports the fate later, once, to {@code late}.
+     */
+    AppendOutcome append(Order order, Deadline deadline, Settlement late);
+
+    /** Told the fate of orders whose callers stopped waiting. */
+    interface Settlement {
+        /** The order is durable after all. */
+        void stored(Order order);
+
+        /** The order is not durable and never will be. */
+        void dropped(Order order);
+    }
 
     /** Orders accepted but not yet written, for metrics and admission. */
     int depth();
@@ -27,6 +41,13 @@ public interface OrderLog extends AutoCloseable {
         record Logged() implements AppendOutcome {
         }
 
+        /**
+         * The deadline passed while the order was being written; its fate goes to the
+         * {@link Settlement}. The caller must neither confirm nor release.
+         */
+        record InDoubt() implements AppendOutcome {
+        }
+
         /** Not durable and never will be: the caller releases the reservation. */
         record NotLogged(Reason reason, String detail) implements AppendOutcome {
         }
@@ -42,5 +63,6 @@ public interface OrderLog extends AutoCloseable {
 
         AppendOutcome STORED = new Stored();
         AppendOutcome LOGGED = new Logged();
+        AppendOutcome IN_DOUBT = new InDoubt();
     }
 }

@@ -33,6 +33,9 @@ public interface OrderStore extends AutoCloseable {
     /** Writes the orders in one transaction; orders already present are left as they are. */
     void insertOrders(List<Order> orders);
 
+    /** Which of these orders are in the store, by id (for settling writes whose commit was in doubt). */
+    java.util.Set<String> presentIds(List<String> orderIds);
+
     Optional<Order> order(String orderId);
 
     Optional<Order> orderByKey(String sku, String idempotencyKey);

@@ -1,0 +1,118 @@
+package io.floodgate.flow;
+
+import io.floodgate.core.DependencyUnavailableException;
+import io.floodgate.core.domain.ItemSpec;
+import io.floodgate.core.domain.Order;
+import io.floodgate.core.port.OrderStore;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/**
+ * An {@link OrderStore} behind a circuit breaker. Open: every call fails at once. The start-up
+ * scans and the readiness ping bypass the breaker: the first must finish, the second must tell
+ * the truth about the server rather than about the breaker.
+ */
+final class GuardedOrderStore implements OrderStore {
+
+    private final OrderStore delegate;
+    private final CircuitBreaker breaker;
+
+    GuardedOrderStore(OrderStore delegate, CircuitBreaker breaker) {
+        this.delegate = delegate;
+        this.breaker = breaker;
+    }
+
+    private <T> T call(Supplier<T> work) {
+        if (!breaker.tryAcquirePermission()) {
+            throw new DependencyUnavailableException("store", "the order store's circuit is open");
+        }
+        long start = System.nanoTime();
+        try {
+            T result = work.get();
+            breaker.onSuccess(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+            return result;
+        } catch (DependencyUnavailableException e) {
+            breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, e);
+            throw e;
+        } catch (RuntimeException e) {
+            // a verdict (locked, unknown item): the store answered
+            breaker.onSuccess(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+            throw e;
+        }
+    }
+
+    private void run(Runnable work) {
+        call(() -> {
+            work.run();
+            return null;
+        });
+    }
+
+    @Override
+    public boolean putItem(ItemSpec spec) {
+        return call(() -> delegate.putItem(spec));
+    }
+
+    @Override
+    public void addStock(String sku, long delta) {
+        run(() -> delegate.addStock(sku, delta));
+    }
+
+    @Override
+    public void insertOrders(List<Order> orders) {
+        run(() -> delegate.insertOrders(orders));
+    }
+
+    @Override
+    public Set<String> presentIds(List<String> orderIds) {
+        return call(() -> delegate.presentIds(orderIds));
+    }
+
+    @Override
+    public Optional<Order> order(String orderId) {
+        return call(() -> delegate.order(orderId));
+    }
+
+    @Override
+    public Optional<Order> orderByKey(String sku, String idempotencyKey) {
+        return call(() -> delegate.orderByKey(sku, idempotencyKey));
+    }
+
+    @Override
+    public List<Order> ordersOfUser(String userId, int limit) {
+        return call(() -> delegate.ordersOfUser(userId, limit));
+    }
+
+    @Override
+    public Optional<Cancellation> cancel(String orderId, Instant at) {
+        return call(() -> delegate.cancel(orderId, at));
+    }
+
+    @Override
+    public void forEachItem(Consumer<ItemSpec> sink) {
+        delegate.forEachItem(sink);
+    }
+
+    @Override
+    public void forEachOrder(Consumer<Order> sink) {
+        delegate.forEachOrder(sink);
+    }
+
+    @Override
+    public boolean ping(Duration timeout) {
+        return delegate.ping(timeout);
+    }
+
+    @Override
+    public void close() {
+        delegate.close();
+    }
+}

@@ -16,15 +16,24 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Per-user buckets live in a map that a sweeper empties of full buckets every second (a full
  * bucket is the same as none), so memory follows the users active in the last
- * {@code burst / rate} seconds, and is capped besides.
+ * {@code burst / rate} seconds. It is capped besides: past the cap, users share a fixed set of
+ * overflow buckets by hash.
  */
 public final class Admission implements AutoCloseable {
+
+    private static final int OVERFLOW_BUCKETS = 4_096;
 
     private final Gcra userRate;
     private final Gcra globalRate;
     private final AtomicLong globalTat = new AtomicLong(Long.MIN_VALUE / 2);
     private final ConcurrentHashMap<String, AtomicLong> userBuckets = new ConcurrentHashMap<>();
     private final int maxTrackedUsers;
+    /**
+     * Where users go when {@code maxTrackedUsers} buckets are held (a flood of distinct ids):
+     * a fixed set of buckets shared by hash. Memory stays bounded and those users stay limited,
+     * more strictly than one bucket each, rather than unlimited or refused outright.
+     */
+    private final AtomicLong[] overflow;
     private final ConcurrencyGate gate;
     private final Breakers breakers;
     private final Thread sweeper;
@@ -41,6 +50,10 @@ public final class Admission implements AutoCloseable {
         this.gate = gate;
         this.breakers = breakers;
         this.maxTrackedUsers = maxTrackedUsers;
+        this.overflow = new AtomicLong[OVERFLOW_BUCKETS];
+        for (int i = 0; i < overflow.length; i++) {
+            overflow[i] = new AtomicLong(Long.MIN_VALUE / 2);
+        }
         this.sweeper = Thread.ofVirtual().name("floodgate-bucket-sweeper").start(this::sweepLoop);
     }
 
@@ -54,11 +67,9 @@ public final class Admission implements AutoCloseable {
         long now = System.nanoTime();
         AtomicLong bucket = userBuckets.get(userId);
         if (bucket == null) {
-            if (userBuckets.size() >= maxTrackedUsers) {
-                throw new RejectedException(Rejection.OVERLOADED,
-                        "too many distinct users are active at once on this instance", 1);
-            }
-            bucket = userBuckets.computeIfAbsent(userId, u -> new AtomicLong(now));
+            bucket = userBuckets.size() < maxTrackedUsers
+                    ? userBuckets.computeIfAbsent(userId, u -> new AtomicLong(now))
+                    : overflow[(userId.hashCode() & 0x7fffffff) % overflow.length];
         }
         long wait = userRate.tryAcquire(bucket, now);
         if (wait > 0) {

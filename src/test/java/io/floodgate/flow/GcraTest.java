@@ -61,6 +61,28 @@ class GcraTest {
         }
     }
 
+    @Test
+    void aMillionDistinctUsersStayWithinTheCapAndStayLimited() {
+        int cap = 50_000;
+        try (Admission admission = new Admission(0.001, 1, 0, new ConcurrencyGate(1_000, 1_000), breakers(), cap)) {
+            int admitted = 0;
+            int limited = 0;
+            for (int i = 0; i < 1_000_000; i++) {
+                try {
+                    admission.admitOrder("flood-" + i).close();
+                    admitted++;
+                } catch (io.floodgate.core.RejectedException e) {
+                    assertThat(e.rejection()).isEqualTo(io.floodgate.core.Rejection.RATE_LIMITED);
+                    limited++;
+                }
+            }
+            assertThat(admission.trackedUsers()).isLessThanOrEqualTo(cap);
+            // each tracked user got its one token; the overflow shares 4,096 buckets of one token each
+            assertThat(admitted).isLessThanOrEqualTo(cap + 4_096);
+            assertThat(limited).isGreaterThanOrEqualTo(1_000_000 - cap - 4_096);
+        }
+    }
+
     private static Breakers breakers() {
         return new Breakers(java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(1));
     }

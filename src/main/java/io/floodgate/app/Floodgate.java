@@ -167,7 +167,11 @@ public final class Floodgate implements AutoCloseable {
                 break;
             }
         }
-        orderLog.close();
+        if (orderLog instanceof GroupCommitOrderLog writer) {
+            writer.close(config.drainTimeout());
+        } else {
+            orderLog.close();
+        }
         admission.close();
         ledger.close();
         store.close();

@@ -8,6 +8,7 @@ import io.floodgate.core.port.OrderStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -107,10 +108,11 @@ public final class GroupCommitOrderLog implements OrderLog {
             try {
                 first = queue.poll(100, TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
-                first = null;
+                Thread.currentThread().interrupt();
+                return;
             }
             if (first == null) {
-                if (closing && queue.isEmpty()) {
+                if (closing && queue.isEmpty() || stopped()) {
                     return;
                 }
                 continue;
@@ -193,6 +195,12 @@ public final class GroupCommitOrderLog implements OrderLog {
                 LOG.warn("order writer: settled a doubtful batch: {} of {} orders were stored", stored, batch.size());
                 return;
             } catch (RuntimeException e) {
+                if (Thread.currentThread().isInterrupted()) {
+                    // Shutting down with the store still away: leave these reservations pending. The
+                    // embedded ledger is rebuilt from the store at start, which settles them.
+                    LOG.error("order writer: stopped before the store could settle {} doubtful orders", batch.size());
+                    return;
+                }
                 LOG.warn("order writer: cannot settle a doubtful batch yet ({}); retrying in {} ms", e.getMessage(), backoff);
                 sleep(backoff + ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
                 backoff = Math.min(MAX_RESOLVE_BACKOFF_MILLIS, backoff * 2);
@@ -206,6 +214,10 @@ public final class GroupCommitOrderLog implements OrderLog {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    private boolean stopped() {
+        return Thread.currentThread().isInterrupted();
     }
 
     @Override
@@ -232,9 +244,22 @@ public final class GroupCommitOrderLog implements OrderLog {
     /** Stops taking orders, writes every order already queued, then returns. */
     @Override
     public void close() {
+        close(Duration.ofDays(1));
+    }
+
+    /**
+     * Stops taking orders and writes every order already queued, waiting at most {@code timeout}
+     * for the writer (it may be waiting for a store that does not answer); then stops it.
+     */
+    public void close(Duration timeout) {
         closing = true;
         try {
-            writer.join();
+            if (!writer.join(timeout)) {
+                LOG.error("order writer: still busy after {} ms; stopping it with {} orders queued",
+                        timeout.toMillis(), queue.size());
+                writer.interrupt();
+                writer.join(Duration.ofSeconds(5));
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

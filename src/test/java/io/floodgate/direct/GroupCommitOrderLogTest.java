@@ -34,8 +34,11 @@ class GroupCommitOrderLogTest {
         final AtomicInteger failuresLeft = new AtomicInteger();
         final AtomicInteger entered = new AtomicInteger();
 
+        volatile int enteredSize;
+
         @Override
         public void insertOrders(List<Order> orders) {
+            enteredSize = orders.size();
             entered.incrementAndGet();
             try {
                 gate.await();
@@ -89,6 +92,18 @@ class GroupCommitOrderLogTest {
         while (log.depth() != depth) {
             if (System.nanoTime() > until) {
                 throw new AssertionError("queue depth stayed " + log.depth() + ", expected " + depth);
+            }
+            Thread.sleep(1);
+        }
+    }
+
+    /** Waits (bounded) until the writer holds one batch in the store and the rest are queued. */
+    private static void awaitAllQueuedOrTaken(GroupCommitOrderLog log, RecordingStore store, int total)
+            throws InterruptedException {
+        long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (store.entered.get() == 0 || log.depth() + store.enteredSize != total) {
+            if (System.nanoTime() > until) {
+                throw new AssertionError("queued " + log.depth() + " + taken " + store.enteredSize + " != " + total);
             }
             Thread.sleep(1);
         }
@@ -187,7 +202,7 @@ class GroupCommitOrderLogTest {
                 int n = i;
                 outcomes.add(pool.submit(() -> log.append(order(n), Deadline.after(Duration.ofSeconds(30)), late)));
             }
-            awaitDepth(log, 499); // all queued behind the blocked first batch
+            awaitAllQueuedOrTaken(log, store, 500); // all queued behind the blocked first batch
             store.gate.countDown();
             for (Future<AppendOutcome> f : outcomes) {
                 assertThat(f.get()).isEqualTo(AppendOutcome.STORED);
@@ -269,7 +284,7 @@ class GroupCommitOrderLogTest {
                 int n = i;
                 outcomes.add(pool.submit(() -> log.append(order(n), Deadline.after(Duration.ofSeconds(30)), late)));
             }
-            awaitDepth(log, 49);
+            awaitAllQueuedOrTaken(log, store, 50);
             Thread closer = Thread.ofVirtual().start(log::close);
             store.gate.countDown();
             closer.join();

@@ -21,6 +21,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -44,6 +45,7 @@ public final class Floodgate implements AutoCloseable {
     private final HttpApi api;
     private final WebServer server;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final CountDownLatch closeDone = new CountDownLatch(1);
 
     private Floodgate(Config config, Clock clock) {
         this.config = config;
@@ -149,12 +151,39 @@ public final class Floodgate implements AutoCloseable {
         return down;
     }
 
-    /** Drains and stops; safe to call more than once and from a signal handler. */
+    /**
+     * Drains and stops; safe to call more than once and from several threads (a second SIGTERM,
+     * the shutdown hook): later callers wait for the first one's drain to finish.
+     */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
+            awaitClosed();
             return;
         }
+        try {
+            drain();
+        } finally {
+            closeDone.countDown();
+        }
+    }
+
+    private void awaitClosed() {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                closeDone.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void drain() {
         long start = System.nanoTime();
         LOG.info("draining: {} requests in flight, {} orders queued", api.inFlight(), orderLog.depth());
         server.stop();

@@ -36,7 +36,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class LedgerStressTest {
 
-    private static final int ROUNDS = 25;
+    private static final int ROUNDS = 100;
     private static final int OPERATIONS = 3_000;
 
     @Test

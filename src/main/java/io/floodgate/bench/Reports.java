@@ -20,6 +20,8 @@ final class Reports {
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final String[] COLORS = {"#2f6fde", "#1f9d55", "#d97706", "#b3261e", "#6b21a8", "#0e7490"};
+    /** Labels the x axis of a latency distribution, whose x is the number of nines: log10(1 / (1 - p)). */
+    private static final DoubleFunction<String> PERCENTILE_LABEL = Reports::percentileLabel;
     private static final int W = 860;
     private static final int H = 260;
     private static final int LEFT = 64;
@@ -66,11 +68,11 @@ final class Reports {
         double[] xs = column(t, Tally.Interval::atSeconds);
         b.append("<h2>Throughput</h2>");
         b.append(lineChart("requests per second, by outcome", xs, List.of(
-                new Series("all", column(t, Tally.Interval::rate)),
-                new Series("ok", column(t, i -> perSecond(i, i.ok()))),
-                new Series("rejected (409)", column(t, i -> perSecond(i, i.rejected()))),
-                new Series("shed (429/503)", column(t, i -> perSecond(i, i.shed()))),
-                new Series("errors", column(t, i -> perSecond(i, i.errors())))), false, x -> fmt(x) + " s", Reports::fmt));
+                new Series("all", column(t, Tally.Interval::rate), "#1d2330"),
+                new Series("ok", column(t, i -> perSecond(i, i.ok())), "#1f9d55"),
+                new Series("rejected (409)", column(t, i -> perSecond(i, i.rejected())), "#2f6fde"),
+                new Series("shed (429/503)", column(t, i -> perSecond(i, i.shed())), "#d97706"),
+                new Series("errors", column(t, i -> perSecond(i, i.errors())), "#b3261e")), false, x -> fmt(x) + " s", Reports::fmt));
         b.append("<h2>Latency over time</h2>");
         b.append(lineChart("milliseconds per second of the run (log scale)", xs, List.of(
                 new Series("p50", column(t, Tally.Interval::p50Ms)),
@@ -101,7 +103,10 @@ final class Reports {
         return b.toString();
     }
 
-    private record Series(String name, double[] ys) {
+    private record Series(String name, double[] ys, String color) {
+        Series(String name, double[] ys) {
+            this(name, ys, null);
+        }
     }
 
     private static double perSecond(Tally.Interval i, long n) {
@@ -140,14 +145,13 @@ final class Reports {
         series.add(new Series(s.serviceTime() != null ? "latency (CO corrected)" : "latency",
                 points.stream().mapToDouble(Summary.Point::ms).toArray()));
         StringBuilder b = new StringBuilder();
-        b.append(lineChart("milliseconds at percentile (log scale)", xs, series, true,
-                x -> percentileLabel(x), Reports::fmt));
+        b.append(lineChart("milliseconds at percentile (log scale)", xs, series, true, PERCENTILE_LABEL, Reports::fmt));
         if (s.serviceTime() != null && !s.serviceTime().distribution().isEmpty()) {
             List<Summary.Point> sp = s.serviceTime().distribution();
             b.append(lineChart("service time: milliseconds at percentile (log scale)",
                     sp.stream().mapToDouble(p -> nines(p.percentile())).toArray(),
                     List.of(new Series("service time", sp.stream().mapToDouble(Summary.Point::ms).toArray())), true,
-                    Reports::percentileLabel, Reports::fmt));
+                    PERCENTILE_LABEL, Reports::fmt));
         }
         return b.toString();
     }
@@ -158,7 +162,12 @@ final class Reports {
 
     private static String percentileLabel(double nines) {
         double p = 100 * (1 - Math.pow(10, -nines));
-        return p < 1 ? "0%" : String.format(Locale.ROOT, p >= 99.9 ? "%.2f%%" : "%.1f%%", p).replace(".0%", "%");
+        if (p < 1) {
+            return "0%";
+        }
+        String text = String.format(Locale.ROOT, "%.6f", p);
+        text = text.replaceAll("0+$", "").replaceAll("\\.$", "");
+        return text + "%";
     }
 
     private static String outcomeChart(Summary s) {
@@ -251,13 +260,15 @@ final class Reports {
             b.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eceef2\"/>", LEFT, W - RIGHT, y, y));
             b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#667\">%s</text>", LEFT - 6, y + 4, esc(yLabel.apply(v))));
         }
-        for (int i = 0; i <= 5; i++) {
-            double v = xMin + (xMax - xMin) * i / 5;
+        boolean ninesScale = xLabel == PERCENTILE_LABEL; // the same function object: the nines axis ticks at 90%, 99%, ...
+        int xTicks = ninesScale ? (int) Math.floor(xMax) : 5;
+        for (int i = 0; i <= xTicks; i++) {
+            double v = ninesScale ? i : xMin + (xMax - xMin) * i / 5;
             b.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#667\">%s</text>", px.apply(v), H - BOTTOM + 16, esc(xLabel.apply(v))));
         }
         for (int s = 0; s < series.size(); s++) {
             double[] ys = series.get(s).ys();
-            String color = COLORS[s % COLORS.length];
+            String color = series.get(s).color() != null ? series.get(s).color() : COLORS[s % COLORS.length];
             StringBuilder pts = new StringBuilder();
             for (int i = 0; i < Math.min(xs.length, ys.length); i++) {
                 pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", px.apply(xs[i]), py.apply(ys[i])));

@@ -85,6 +85,7 @@ public final class HttpApi {
     private final Jwt jwt;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final byte[] dashboard;
+    private final Clock clock;
 
     public HttpApi(OrderService orders, CatalogService catalog, Admission admission,
                    Supplier<List<String>> downDependencies, Metrics metrics, Settings settings, Clock clock) {
@@ -97,6 +98,7 @@ public final class HttpApi {
         this.adminToken = settings.adminToken().getBytes(StandardCharsets.UTF_8);
         this.jwt = settings.userJwtSecret() == null ? null : new Jwt(settings.userJwtSecret(), Json.MAPPER, clock);
         this.dashboard = resource("/static/index.html");
+        this.clock = clock;
         metrics.gauge("floodgate.http.in.flight", "HTTP requests being served", inFlight::get);
     }
 
@@ -175,6 +177,9 @@ public final class HttpApi {
                 .any("/api/v1/items/{sku}", notAllowed("GET, PUT"));
         r.post("/api/v1/items/{sku}/stock", endpoint("/api/v1/items/{sku}/stock", this::adjustStock))
                 .any("/api/v1/items/{sku}/stock", notAllowed("POST"));
+
+        r.get("/api/v1/stats", endpoint("/api/v1/stats", this::stats))
+                .any("/api/v1/stats", notAllowed("GET"));
 
         r.get("/health/live", endpoint("/health/live", (req, res) -> json(res, 200, "{\"status\":\"UP\"}".getBytes(StandardCharsets.US_ASCII))))
                 .any("/health/live", notAllowed("GET"));
@@ -373,6 +378,11 @@ public final class HttpApi {
                     }
                     g.writeEndArray();
                 });
+    }
+
+    /** The dashboard's figures: items, readiness and {@link Metrics#snapshot()}, read at once. */
+    private void stats(ServerRequest req, ServerResponse res) {
+        json(res, 200, Json.stats(clock.instant(), catalog.items(), downDependencies.get(), metrics.snapshot()));
     }
 
     private void threads(ServerRequest req, ServerResponse res) throws IOException {

@@ -155,7 +155,7 @@ public final class Bench {
                 verification = new Verifier(control, new Names(plan.runId()), plan.sku(), plan.quantity())
                         .verify(keys, soldBefore, run.stopReason(), sawRelease);
             }
-            int exitCode = verification == null || verification.passed() ? OK : INVARIANT_FAILED;
+            int exitCode = exitCode(verification);
             Summary summary = new Summary(plan.runId(), startedAt.truncatedTo(ChronoUnit.MILLIS).toString(),
                     settings(commandLine), seconds, String.valueOf(run.stopReason()), requests,
                     seconds > 0 ? requests / seconds : 0, Summary.byKind(outcomes), outcomes,
@@ -170,6 +170,11 @@ public final class Bench {
         } catch (ControlClient.ControlException e) {
             throw new CannotRunException(e.getMessage());
         }
+    }
+
+    /** The exit status a verification (null: none was run) calls for. */
+    static int exitCode(Verification verification) {
+        return verification == null || verification.passed() ? OK : INVARIANT_FAILED;
     }
 
     /** Creates the item, or reads the existing one; returns the units it had sold already. */

@@ -63,6 +63,7 @@ public final class HttpApi {
     private static final String JSON = "application/json";
     private static final String PROBLEM_JSON = "application/problem+json";
     private static final String MDC_REQUEST_ID = "requestId";
+    private static final String MDC_ORDER_ID = "orderId";
 
     /** What the HTTP layer is told by configuration. */
     public record Settings(String adminToken, String userJwtSecret, int maxBodyBytes,
@@ -157,6 +158,7 @@ public final class HttpApi {
                 ScopedValue.where(RequestContext.CURRENT, new RequestContext(requestId, deadline)).run(chain::proceed);
             } finally {
                 MDC.remove(MDC_REQUEST_ID);
+                MDC.remove(MDC_ORDER_ID);
                 inFlight.decrementAndGet();
             }
         });
@@ -235,6 +237,7 @@ public final class HttpApi {
             placed = orders.place(new PlaceOrder(key, userId, sku, quantity), context.requestId(), context.deadline());
         }
         Order order = placed.order();
+        MDC.put(MDC_ORDER_ID, order.orderId());
         res.header(HeaderNames.LOCATION, "/api/v1/orders/" + order.orderId());
         if (placed.replayed()) {
             metrics.order("replayed");
@@ -251,6 +254,7 @@ public final class HttpApi {
 
     private void getOrder(ServerRequest req, ServerResponse res) {
         String orderId = req.path().pathParameters().get("orderId");
+        MDC.put(MDC_ORDER_ID, Json.abbreviate(orderId));
         Predicate<String> access = orderAccess(req);
         if (!Ids.isKey(orderId)) {
             throw unknownOrder(orderId);
@@ -260,6 +264,7 @@ public final class HttpApi {
 
     private void cancelOrder(ServerRequest req, ServerResponse res) {
         String orderId = req.path().pathParameters().get("orderId");
+        MDC.put(MDC_ORDER_ID, Json.abbreviate(orderId));
         Predicate<String> access = orderAccess(req);
         if (!Ids.isKey(orderId)) {
             throw unknownOrder(orderId);
@@ -436,7 +441,11 @@ public final class HttpApi {
                             RequestContext.currentRequestId(), 0, null);
                 }
             } finally {
-                metrics.request(route, req.prologue().method().text(), res.status().code(), System.nanoTime() - start);
+                long nanos = System.nanoTime() - start;
+                metrics.request(route, req.prologue().method().text(), res.status().code(), nanos);
+                if (LOG.isDebugEnabled()) {
+                    LOG.debug("{} {} -> {} in {} us", req.prologue().method().text(), route, res.status().code(), nanos / 1_000);
+                }
             }
         };
     }

@@ -18,8 +18,29 @@ record Outcome(String label, Kind kind, String code) {
         ERROR
     }
 
+    /** Outcomes are few and the hot path asks for them per request: made once per (status, code). */
+    private static final java.util.concurrent.ConcurrentHashMap<String, Outcome>[] CACHE = cache();
+
+    @SuppressWarnings("unchecked")
+    private static java.util.concurrent.ConcurrentHashMap<String, Outcome>[] cache() {
+        java.util.concurrent.ConcurrentHashMap<String, Outcome>[] c = new java.util.concurrent.ConcurrentHashMap[600];
+        for (int i = 0; i < c.length; i++) {
+            c[i] = new java.util.concurrent.ConcurrentHashMap<>(4);
+        }
+        return c;
+    }
+
     /** Classifies an answer; {@code code} is the problem's code, or null. */
     static Outcome of(int status, String code) {
+        if (status < 0 || status >= CACHE.length) {
+            return make(status, code);
+        }
+        String key = code == null ? "" : code;
+        Outcome o = CACHE[status].get(key);
+        return o != null ? o : CACHE[status].computeIfAbsent(key, k -> make(status, code));
+    }
+
+    private static Outcome make(int status, String code) {
         Kind kind;
         if (status >= 200 && status < 300) {
             kind = Kind.OK;

@@ -67,10 +67,20 @@ final class RawTransport implements Transport {
 
     private final class RawChannel implements Channel {
         private final Http1Connection[] connections = new Http1Connection[addresses.length];
+        private final Request[] lastRequest = new Request[addresses.length];
+        private final byte[][] lastBytes = new byte[addresses.length][];
 
         @Override
         public Reply send(int target, Request request) throws IOException {
-            byte[] bytes = encode(target, request);
+            // a request sent again as the same object (the ceiling's GET) is encoded once
+            byte[] bytes;
+            if (lastRequest[target] == request) {
+                bytes = lastBytes[target];
+            } else {
+                bytes = encode(target, request);
+                lastRequest[target] = request;
+                lastBytes[target] = bytes;
+            }
             Http1Connection c = connections[target];
             if (c == null || !c.reusable()) {
                 if (c != null) {

@@ -32,7 +32,7 @@ final class KeyBook {
     private final LongAdder replaysMatched = new LongAdder();
     private final AtomicLongArray usersTouched;
     private final int users;
-    private volatile long issued;
+    private final java.util.concurrent.atomic.AtomicLong issued = new java.util.concurrent.atomic.AtomicLong();
 
     KeyBook(int users) {
         this.users = users;
@@ -41,13 +41,13 @@ final class KeyBook {
 
     /** Notes that keys {@code 0 .. n-1} have been issued. */
     void issued(long n) {
-        if (n > issued) {
-            issued = n;
+        if (n > issued.get()) {
+            issued.accumulateAndGet(n, Math::max); // workers race; the highest wins
         }
     }
 
     long issued() {
-        return issued;
+        return issued.get();
     }
 
     /** Notes that {@code user} was sent at least one request (the verification lists only those). */

@@ -1,5 +1,9 @@
 package io.floodgate.bench;
 
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.IntStream;
+
 /**
  * What one request came to, as the summary counts it: a label ({@code 201}, {@code 409 SOLD_OUT},
  * {@code transport ConnectException}) and the class the live line adds it to.
@@ -19,25 +23,18 @@ record Outcome(String label, Kind kind, String code) {
     }
 
     /** Outcomes are few and the hot path asks for them per request: made once per (status, code). */
-    private static final java.util.concurrent.ConcurrentHashMap<String, Outcome>[] CACHE = cache();
-
-    @SuppressWarnings("unchecked")
-    private static java.util.concurrent.ConcurrentHashMap<String, Outcome>[] cache() {
-        java.util.concurrent.ConcurrentHashMap<String, Outcome>[] c = new java.util.concurrent.ConcurrentHashMap[600];
-        for (int i = 0; i < c.length; i++) {
-            c[i] = new java.util.concurrent.ConcurrentHashMap<>(4);
-        }
-        return c;
-    }
+    private static final List<ConcurrentHashMap<String, Outcome>> CACHE = IntStream.range(0, 600)
+            .mapToObj(i -> new ConcurrentHashMap<String, Outcome>(4)).toList();
 
     /** Classifies an answer; {@code code} is the problem's code, or null. */
     static Outcome of(int status, String code) {
-        if (status < 0 || status >= CACHE.length) {
+        if (status < 0 || status >= CACHE.size()) {
             return make(status, code);
         }
         String key = code == null ? "" : code;
-        Outcome o = CACHE[status].get(key);
-        return o != null ? o : CACHE[status].computeIfAbsent(key, k -> make(status, code));
+        ConcurrentHashMap<String, Outcome> ofStatus = CACHE.get(status);
+        Outcome o = ofStatus.get(key);
+        return o != null ? o : ofStatus.computeIfAbsent(key, k -> make(status, code));
     }
 
     private static Outcome make(int status, String code) {

@@ -6,6 +6,8 @@ import com.tngtech.archunit.core.importer.ImportOption;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideOutsideOfPackage;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
@@ -43,6 +45,15 @@ class ArchitectureTest {
                         "io.floodgate.jdbc..", "io.floodgate.direct..", "io.floodgate.redis..", "io.floodgate.kafka..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.floodgate.memory..", "io.floodgate.jdbc..",
                         "io.floodgate.direct..", "io.floodgate.redis..", "io.floodgate.kafka..")
+                .check(classes);
+    }
+
+    @Test
+    void theLoadGeneratorIsAClientOfTheHttpApiOnly() {
+        noClasses().that().resideInAPackage("io.floodgate.bench..")
+                .should().dependOnClassesThat(resideInAPackage("io.floodgate..")
+                        .and(resideOutsideOfPackage("io.floodgate.bench..")))
+                .because("the bench is a client: it talks to Floodgate over HTTP, like any other")
                 .check(classes);
     }
 

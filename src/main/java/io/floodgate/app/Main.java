@@ -1,15 +1,18 @@
 package io.floodgate.app;
 
+import io.floodgate.bench.Bench;
 import io.floodgate.jdbc.JdbcStores;
 import org.slf4j.bridge.SLF4JBridgeHandler;
 
 import java.time.Clock;
+import java.util.Arrays;
 import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code java -jar floodgate.jar}: starts the service from environment variables, prints where it
  * listens (and the admin token, once, when it made one up), and on SIGTERM or SIGINT drains and
- * exits 0.
+ * exits 0. {@code java -jar floodgate.jar bench [options]} runs the load generator instead
+ * ({@link Bench}; {@code bench --help} lists the options) and exits with its status.
  */
 public final class Main {
 
@@ -17,6 +20,10 @@ public final class Main {
     }
 
     public static void main(String[] args) throws InterruptedException {
+        if (args.length > 0 && "bench".equals(args[0])) {
+            System.exit(Bench.run(Arrays.copyOfRange(args, 1, args.length)));
+            return;
+        }
         SLF4JBridgeHandler.removeHandlersForRootLogger();
         SLF4JBridgeHandler.install();
 

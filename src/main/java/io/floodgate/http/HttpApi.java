@@ -63,6 +63,7 @@ public final class HttpApi {
     private static final String JSON = "application/json";
     private static final String PROBLEM_JSON = "application/problem+json";
     private static final String MDC_REQUEST_ID = "requestId";
+    private static final String MDC_ORDER_ID = "orderId";
 
     /** What the HTTP layer is told by configuration. */
     public record Settings(String adminToken, String userJwtSecret, int maxBodyBytes,
@@ -85,6 +86,7 @@ public final class HttpApi {
     private final Jwt jwt;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final byte[] dashboard;
+    private final Clock clock;
 
     public HttpApi(OrderService orders, CatalogService catalog, Admission admission,
                    Supplier<List<String>> downDependencies, Metrics metrics, Settings settings, Clock clock) {
@@ -97,6 +99,7 @@ public final class HttpApi {
         this.adminToken = settings.adminToken().getBytes(StandardCharsets.UTF_8);
         this.jwt = settings.userJwtSecret() == null ? null : new Jwt(settings.userJwtSecret(), Json.MAPPER, clock);
         this.dashboard = resource("/static/index.html");
+        this.clock = clock;
         metrics.gauge("floodgate.http.in.flight", "HTTP requests being served", inFlight::get);
     }
 
@@ -155,6 +158,7 @@ public final class HttpApi {
                 ScopedValue.where(RequestContext.CURRENT, new RequestContext(requestId, deadline)).run(chain::proceed);
             } finally {
                 MDC.remove(MDC_REQUEST_ID);
+                MDC.remove(MDC_ORDER_ID);
                 inFlight.decrementAndGet();
             }
         });
@@ -175,6 +179,9 @@ public final class HttpApi {
                 .any("/api/v1/items/{sku}", notAllowed("GET, PUT"));
         r.post("/api/v1/items/{sku}/stock", endpoint("/api/v1/items/{sku}/stock", this::adjustStock))
                 .any("/api/v1/items/{sku}/stock", notAllowed("POST"));
+
+        r.get("/api/v1/stats", endpoint("/api/v1/stats", this::stats))
+                .any("/api/v1/stats", notAllowed("GET"));
 
         r.get("/health/live", endpoint("/health/live", (req, res) -> json(res, 200, "{\"status\":\"UP\"}".getBytes(StandardCharsets.US_ASCII))))
                 .any("/health/live", notAllowed("GET"));
@@ -242,6 +249,7 @@ public final class HttpApi {
             }
         }
         Order order = placed.order();
+        MDC.put(MDC_ORDER_ID, order.orderId());
         res.header(HeaderNames.LOCATION, "/api/v1/orders/" + order.orderId());
         if (placed.replayed()) {
             metrics.order("replayed");
@@ -258,6 +266,7 @@ public final class HttpApi {
 
     private void getOrder(ServerRequest req, ServerResponse res) throws Exception {
         String orderId = req.path().pathParameters().get("orderId");
+        MDC.put(MDC_ORDER_ID, Json.abbreviate(orderId));
         Predicate<String> access = orderAccess(req);
         if (!Ids.isKey(orderId)) {
             throw unknownOrder(orderId);
@@ -269,6 +278,7 @@ public final class HttpApi {
 
     private void cancelOrder(ServerRequest req, ServerResponse res) throws Exception {
         String orderId = req.path().pathParameters().get("orderId");
+        MDC.put(MDC_ORDER_ID, Json.abbreviate(orderId));
         Predicate<String> access = orderAccess(req);
         if (!Ids.isKey(orderId)) {
             throw unknownOrder(orderId);
@@ -432,6 +442,11 @@ public final class HttpApi {
                 });
     }
 
+    /** The dashboard's figures: items, readiness and {@link Metrics#snapshot()}, read at once. */
+    private void stats(ServerRequest req, ServerResponse res) {
+        json(res, 200, Json.stats(clock.instant(), catalog.items(), downDependencies.get(), metrics.snapshot()));
+    }
+
     private void threads(ServerRequest req, ServerResponse res) throws IOException {
         requireAdmin(req);
         res.header(HeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
@@ -483,7 +498,11 @@ public final class HttpApi {
                             RequestContext.currentRequestId(), 0, null);
                 }
             } finally {
-                metrics.request(route, req.prologue().method().text(), res.status().code(), System.nanoTime() - start);
+                long nanos = System.nanoTime() - start;
+                metrics.request(route, req.prologue().method().text(), res.status().code(), nanos);
+                if (LOG.isDebugEnabled()) {
+                    LOG.debug("{} {} -> {} in {} us", req.prologue().method().text(), route, res.status().code(), nanos / 1_000);
+                }
             }
         };
     }

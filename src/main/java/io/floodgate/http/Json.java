@@ -13,6 +13,7 @@ import io.floodgate.core.Rejection;
 import io.floodgate.core.domain.ItemSpec;
 import io.floodgate.core.domain.ItemView;
 import io.floodgate.core.domain.Order;
+import io.floodgate.observe.Metrics;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -203,6 +204,34 @@ final class Json {
         g.writeStringField("endsAt", s.endsAt() == null ? null : s.endsAt().toString());
         g.writeStringField("state", v.state().name());
         g.writeEndObject();
+    }
+
+    /** {@code GET /api/v1/stats}: see docs/API.md. */
+    static byte[] stats(Instant now, List<ItemView> items, List<String> down, Metrics.Snapshot snapshot) {
+        return write(g -> {
+            g.writeStartObject();
+            g.writeStringField("time", now.toString());
+            g.writeBooleanField("ready", down.isEmpty());
+            g.writeArrayFieldStart("down");
+            for (String d : down) {
+                g.writeString(d);
+            }
+            g.writeEndArray();
+            g.writeArrayFieldStart("items");
+            for (ItemView v : items) {
+                g.writeStartObject();
+                g.writeStringField("sku", v.spec().sku());
+                g.writeStringField("name", v.spec().name());
+                g.writeNumberField("stock", v.spec().stock());
+                g.writeNumberField("available", v.available());
+                g.writeNumberField("sold", v.spec().stock() - v.available());
+                g.writeStringField("state", v.state().name());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeObjectField("metrics", snapshot);
+            g.writeEndObject();
+        });
     }
 
     /** An RFC 9457 problem body. {@code extra} may add members (e.g. {@code down}). */

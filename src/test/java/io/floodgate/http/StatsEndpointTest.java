@@ -39,7 +39,8 @@ class StatsEndpointTest {
             assertThat(latency.path("buckets")).hasSize(12);
             assertThat(latency.path("buckets").get(11).path("leMs").asDouble()).isEqualTo(5000.0);
             assertThat(latency.path("p99Ms").asDouble()).isGreaterThan(0);
-            assertThat(m.path("gauges").path("floodgate.admission.limit").asDouble()).isEqualTo(100_000.0);
+            assertThat(m.path("gauges").path("floodgate.admission.limit").asDouble()).isPositive();
+            assertThat(m.path("gauges").path("floodgate.circuit.state{dependency=store,state=closed}").asDouble()).isEqualTo(1.0);
             assertThat(m.path("gauges").path("floodgate.orders.persisted").asDouble()).isEqualTo(3.0);
             assertThat(m.path("jvm").path("heapUsedBytes").asDouble()).isGreaterThan(0);
             assertThat(api.send("POST", "/api/v1/stats", null, java.util.Map.of()).status()).isEqualTo(405);

@@ -23,6 +23,7 @@
 #   KAFKA_JAVA_HOME        JDK to run Kafka and Maven with (default the Temurin 25 JDK, else JAVA_HOME)
 #   KAFKA_HEAP             heap flags (default -Xmx512m)
 #   KAFKA_OPTS             extra JVM flags
+#   KAFKA_CDS              1 (default): class-data-sharing archive .kafka/kafka.jsa; 0: none
 #   KAFKA_START_TIMEOUT    seconds to wait for the broker to answer (default 90)
 #   KAFKA_STOP_TIMEOUT     seconds to wait after SIGTERM before SIGKILL (default 30)
 set -euo pipefail
@@ -58,6 +59,12 @@ pick_java() {
   jdk_flags=()
   # JDK 24+ warns when Kafka calls sun.misc.Unsafe::invokeCleaner; the flag exists from 24 only.
   if [ "${major:-0}" -ge 24 ]; then jdk_flags+=(--sun-misc-unsafe-memory-access=allow); fi
+  # Class data sharing for the broker's 93 jars (JDK 19+): the first run writes .kafka/kafka.jsa
+  # at exit, later starts map it; the JVM rebuilds it by itself when the jars change.
+  cds_flags=()
+  if [ "${major:-0}" -ge 19 ] && [ "${KAFKA_CDS:-1}" = 1 ]; then
+    cds_flags=(-XX:+AutoCreateSharedArchive -XX:SharedArchiveFile="$dir/kafka.jsa" -Xlog:cds=error)
+  fi
 }
 
 # --- jars ---------------------------------------------------------------------------------------
@@ -72,13 +79,16 @@ ensure_libs() {
   rm -rf "$libs.tmp"
   local mopts=${MAVEN_OPTS:-}
   case " $mopts " in *" ${jdk_flags[*]:-} "*) ;; *) mopts="$mopts ${jdk_flags[*]:-}" ;; esac
-  JAVA_HOME=$java_home MAVEN_OPTS=$mopts mvn -q -B -ntp -f "$pom" dependency:copy-dependencies \
-      -DincludeScope=runtime -DoutputDirectory="$libs.tmp" \
+  # Maven's output goes to stderr: stdout carries only the address (FLOODGATE_TEST_KAFKA=$(... start))
+  # (Maven 3.8 -q prints bare colour resets even in batch mode; sed drops them.)
+  JAVA_HOME=$java_home MAVEN_OPTS=$mopts mvn -q -B -ntp -Dstyle.color=never -f "$pom" \
+      dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$libs.tmp" 2>&1 \
+      | sed 's/\x1b\[[0-9;]*m//g' >&2 \
     || die "could not resolve the Kafka jars (see Maven's output above)"
   ls "$libs.tmp"/kafka_2.13-*.jar "$libs.tmp"/log4j-slf4j-impl-*.jar >/dev/null 2>&1 \
     || die "Maven ran but $libs.tmp lacks kafka_2.13 or log4j-slf4j-impl"
   echo "$want" >"$libs.tmp/.resolved"
-  rm -rf "$libs"
+  rm -rf "$libs" "$dir/kafka.jsa"
   mv "$libs.tmp" "$libs"
   say "resolved $(ls "$libs" | grep -c '\.jar$') jars in $(secs_since "$t0") s"
 }
@@ -122,14 +132,22 @@ choose_port() { # what-for, explicit-value-or-empty, default, avoid -> prints th
 
 # --- process ------------------------------------------------------------------------------------
 
+ours() { # pid -> 0 when it is a Kafka started with our server.properties (not a reused pid)
+  [[ "$1" =~ ^[0-9]+$ ]] && [ -r "/proc/$1/cmdline" ] \
+    && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "kafka.Kafka $props"
+}
 running_pid() { # prints the broker's pid when our broker runs
-  [ -f "$pidfile" ] || return 1
   local pid
   pid=$(cat "$pidfile" 2>/dev/null || true)
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  [ -r "/proc/$pid/cmdline" ] || return 1
-  # guard against a reused pid: it must be a Kafka started with our server.properties
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "kafka.Kafka $props" || return 1
+  if ! ours "$pid"; then
+    # the pid file is gone or stale; a broker on our server.properties may still run
+    pid=$(pgrep -f -- "kafka.Kafka $props" 2>/dev/null | head -n1 || true)
+    ours "$pid" || return 1
+    echo "$pid" >"$pidfile"
+  fi
+  if [ ! -s "$addrfile" ]; then
+    sed -n 's|^advertised.listeners=PLAINTEXT://||p' "$props" >"$addrfile"
+  fi
   echo "$pid"
 }
 
@@ -250,17 +268,17 @@ stop_pid() { # pid
   for ((i = 0; i < 50; i++)); do [ -e "/proc/$pid" ] || return 0; sleep 0.1; done
 }
 
-show_failure() { # log-offset
+show_failure() { # log-offset out-offset
   say "--- $log (this start, last 40 lines) ---"
   tail -c +$(($1 + 1)) "$log" 2>/dev/null | tail -n 40 >&2 || true
-  say "--- $out (last 20 lines) ---"
-  tail -n 20 "$out" >&2 2>/dev/null || true
+  say "--- $out (this start, last 20 lines) ---"
+  tail -c +$(($2 + 1)) "$out" 2>/dev/null | tail -n 20 >&2 || true
 }
 
 # --- commands -----------------------------------------------------------------------------------
 
 cmd_start() {
-  local pid t0 port cport offset
+  local pid t0 port cport offset out_offset
   if pid=$(running_pid); then
     local addr; addr=$(cat "$addrfile")
     if [ -n "${KAFKA_PORT:-}" ] && [ "$addr" != "$host:$KAFKA_PORT" ]; then
@@ -279,30 +297,31 @@ cmd_start() {
   ensure_formatted
 
   offset=$(stat -c %s "$log" 2>/dev/null || echo 0)
+  out_offset=$(stat -c %s "$out" 2>/dev/null || echo 0)
   local t1; t1=$(now_ms)
   rm -f "$pidfile" "$addrfile"
   # setsid: the broker leaves the caller's session and process group, so it outlives the caller
   # (and Ctrl-C there) until `stop`. The inner shell writes its own pid and execs Java in place.
   # shellcheck disable=SC2016
   setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" \
-    "$java" "${jdk_flags[@]}" ${KAFKA_HEAP:--Xmx512m} \
+    "$java" "${jdk_flags[@]}" "${cds_flags[@]}" ${KAFKA_HEAP:--Xmx512m} \
     -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
     -XX:+ExplicitGCInvokesConcurrent -XX:ErrorFile="$dir/hs_err_pid%p.log" -Djava.awt.headless=true \
     -Dkafka.logs.dir="$dir" -Dlog4j2.configurationFile="$dir/log4j2.xml" ${KAFKA_OPTS:-} \
     -cp "$libs/*" kafka.Kafka "$props" </dev/null >>"$out" 2>&1 9>&- &
-  for _ in $(seq 1 50); do [ -s "$pidfile" ] && break; sleep 0.02; done
+  for _ in $(seq 1 500); do [ -s "$pidfile" ] && break; sleep 0.02; done
   pid=$(cat "$pidfile" 2>/dev/null || true)
-  [ -n "$pid" ] || die "the broker did not start (no pid); see $out"
+  [ -n "$pid" ] || die "the broker did not start (no pid after 10 s); see $out"
 
   local deadline=$((t1 + start_timeout * 1000))
   while ! metadata_ok "$port"; do
     if [ ! -e "/proc/$pid" ]; then
-      show_failure "$offset"
+      show_failure "$offset" "$out_offset"
       rm -f "$pidfile"
       die "the broker (pid $pid) exited during start-up; log above"
     fi
     if [ "$(now_ms)" -ge "$deadline" ]; then
-      show_failure "$offset"
+      show_failure "$offset" "$out_offset"
       stop_pid "$pid"
       rm -f "$pidfile"
       die "the broker (pid $pid) did not answer on $host:$port within ${start_timeout} s; stopped it; log above"

@@ -69,7 +69,8 @@ public final class Floodgate implements AutoCloseable {
         try {
             builtLedger = InMemoryStockLedger.restoredFrom(store, clock);
             writer = new GroupCommitOrderLog(store, config.writerQueue(), config.writerBatch());
-            ConcurrencyGate gate = new ConcurrencyGate(Math.min(256, config.maxInFlight()), config.maxInFlight());
+            int initial = Math.min(256, config.maxInFlight());
+            ConcurrencyGate gate = new ConcurrencyGate(Math.min(config.minInFlight(), initial), initial, config.maxInFlight());
             builtAdmission = new Admission(config.userRate(), config.userBurst(), config.globalRate(), gate, breakers,
                     config.maxTrackedUsers());
             this.ledger = builtLedger;

@@ -24,13 +24,25 @@ public final class ConcurrencyGate {
     private final AbstractLimiter<Work> limiter;
 
     public ConcurrencyGate(int initialLimit, int maxLimit) {
-        if (initialLimit < 1 || maxLimit < initialLimit) {
-            throw new IllegalArgumentException("need 1 <= initialLimit <= maxLimit, was " + initialLimit + " and " + maxLimit);
+        this(Math.min(8, initialLimit), initialLimit, maxLimit);
+    }
+
+    /**
+     * @param minLimit the floor: the limit never goes below it. Group commit turns concurrency into
+     *                 batch size, so a pipeline that is merely busy shows a little more latency
+     *                 for a lot more throughput; the floor keeps the limit from mistaking that (or
+     *                 the JIT's first seconds) for overload.
+     */
+    public ConcurrencyGate(int minLimit, int initialLimit, int maxLimit) {
+        if (minLimit < 1 || initialLimit < minLimit || maxLimit < initialLimit) {
+            throw new IllegalArgumentException("need 1 <= minLimit <= initialLimit <= maxLimit, was "
+                    + minLimit + ", " + initialLimit + " and " + maxLimit);
         }
         Gradient2Limit limit = Gradient2Limit.newBuilder()
                 .initialLimit(initialLimit)
-                .minLimit(Math.min(8, initialLimit))
+                .minLimit(minLimit)
                 .maxConcurrency(maxLimit)
+                .rttTolerance(2.0)
                 .queueSize(16)
                 .build();
         @SuppressWarnings("unchecked")

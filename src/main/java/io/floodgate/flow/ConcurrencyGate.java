@@ -2,26 +2,32 @@ package io.floodgate.flow;
 
 import com.netflix.concurrency.limits.Limiter;
 import com.netflix.concurrency.limits.limit.Gradient2Limit;
-import com.netflix.concurrency.limits.limiter.AbstractLimiter;
-import com.netflix.concurrency.limits.limiter.AbstractPartitionedLimiter;
+import com.netflix.concurrency.limits.limiter.SimpleLimiter;
 
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The adaptive concurrency limit in front of the ledger (Netflix concurrency-limits, Gradient2):
- * it learns the latency of the work it admits and lowers the number admitted at once when that
- * latency rises, so the requests it lets in stay fast and the rest are told at once (503).
+ * it learns the latency of the order placements it admits and lowers the number admitted at
+ * once when that latency rises, so the requests it lets in stay fast and the rest are told at
+ * once (503).
  *
- * <p>Two partitions give order placement priority: orders are guaranteed 90% of the limit,
- * reads 10%. A partition may borrow what the other leaves unused; when the limit is reached,
- * the partition over its share is the one refused.
+ * <p>Orders come first. The limit is learned from orders alone and orders may use all of it.
+ * Reads (item and order views, the dashboard) get what orders leave free, and always at least
+ * a tenth of the limit, so they are neither starved nor able to crowd orders out: when the limit
+ * is reached, a read beyond its tenth is refused, an order is not refused because of reads.
+ *
+ * <p>No lock on the hot path: {@link SimpleLimiter} admits by CAS on a semaphore, reads by an
+ * atomic counter.
  */
 public final class ConcurrencyGate {
 
     /** What a request is, for priority. */
     public enum Work { ORDER, READ }
 
-    private final AbstractLimiter<Work> limiter;
+    private final SimpleLimiter<Void> orders;
+    private final AtomicInteger reads = new AtomicInteger();
 
     public ConcurrencyGate(int initialLimit, int maxLimit) {
         this(Math.min(8, initialLimit), initialLimit, maxLimit);
@@ -45,22 +51,7 @@ public final class ConcurrencyGate {
                 .rttTolerance(2.0)
                 .queueSize(16)
                 .build();
-        @SuppressWarnings("unchecked")
-        AbstractLimiter<Work> built = (AbstractLimiter<Work>) new Builder()
-                .limit(limit)
-                .named("floodgate")
-                .partitionResolver(Work::name)
-                .partition(Work.ORDER.name(), 0.9)
-                .partition(Work.READ.name(), 0.1)
-                .build();
-        this.limiter = built;
-    }
-
-    private static final class Builder extends AbstractPartitionedLimiter.Builder<Builder, Work> {
-        @Override
-        protected Builder self() {
-            return this;
-        }
+        this.orders = SimpleLimiter.newBuilder().named("floodgate-orders").limit(limit).build();
     }
 
     /**
@@ -68,38 +59,70 @@ public final class ConcurrencyGate {
      * slot with exactly one of its methods.
      */
     public Optional<Slot> tryAcquire(Work work) {
-        return limiter.acquire(work).map(Slot::new);
+        if (work == Work.ORDER) {
+            return orders.acquire(null).map(OrderSlot::new);
+        }
+        int limit = orders.getLimit();
+        int inFlight = reads.incrementAndGet();
+        if (inFlight <= Math.max(1, limit / 10) || orders.getInflight() + inFlight <= limit) {
+            return Optional.of(new ReadSlot());
+        }
+        reads.decrementAndGet();
+        return Optional.empty();
     }
 
     public int limit() {
-        return limiter.getLimit();
+        return orders.getLimit();
     }
 
+    /** Orders and reads in flight now. */
     public int inFlight() {
-        return limiter.getInflight();
+        return orders.getInflight() + reads.get();
     }
 
-    /** One admitted piece of work. Its latency teaches the limit, unless ignored or dropped. */
-    public static final class Slot {
-        private final Limiter.Listener listener;
-
-        Slot(Limiter.Listener listener) {
-            this.listener = listener;
-        }
-
+    /** One admitted piece of work. An order's latency teaches the limit, unless ignored or dropped. */
+    public sealed interface Slot permits OrderSlot, ReadSlot {
         /** The work was done (whatever the verdict): its latency counts. */
+        void done();
+
+        /** The work was not representative (e.g. answered before reaching the ledger). */
+        void ignore();
+
+        /** The work timed out or its dependency failed: a sign of overload. */
+        void dropped();
+    }
+
+    record OrderSlot(Limiter.Listener listener) implements Slot {
+        @Override
         public void done() {
             listener.onSuccess();
         }
 
-        /** The work was not representative (e.g. answered before reaching the ledger). */
+        @Override
         public void ignore() {
             listener.onIgnore();
         }
 
-        /** The work timed out or its dependency failed: a sign of overload. */
+        @Override
         public void dropped() {
             listener.onDropped();
+        }
+    }
+
+    final class ReadSlot implements Slot {
+        @Override
+        public void done() {
+            reads.decrementAndGet();
+        }
+
+        @Override
+        public void ignore() {
+            reads.decrementAndGet();
+        }
+
+        @Override
+        public void dropped() {
+            reads.decrementAndGet();
         }
     }
 }

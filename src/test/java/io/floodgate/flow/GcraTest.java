@@ -103,21 +103,32 @@ class GcraTest {
     }
 
     @Test
-    void ordersKeepTheirShareWhenReadsHaveFilledTheLimit() {
-        try (Admission admission = new Admission(1_000, 1_000, 0, new ConcurrencyGate(10, 10), breakers(), 1_000)) {
+    void readsGetTheRoomOrdersLeaveAndAlwaysATenthButNeverCrowdOrdersOut() {
+        try (Admission admission = new Admission(1_000, 1_000, 0, new ConcurrencyGate(20, 20, 20), breakers(), 1_000)) {
             java.util.List<Admission.Permit> permits = new java.util.ArrayList<>();
-            for (int i = 0; i < 10; i++) {
-                permits.add(admission.admitRead()); // reads may borrow the whole limit while it is free
+            for (int i = 0; i < 20; i++) {
+                permits.add(admission.admitRead()); // reads may use what orders leave free
             }
             org.assertj.core.api.Assertions.assertThatThrownBy(admission::admitRead)
-                    .as("at the limit, reads over their 10% share are refused")
                     .isInstanceOf(io.floodgate.core.RejectedException.class);
-            for (int i = 0; i < 9; i++) {
-                permits.add(admission.admitOrder("u" + i)); // orders still get their 90%
+            for (int i = 0; i < 20; i++) {
+                permits.add(admission.admitOrder("u" + i)); // orders may use the whole limit regardless
             }
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> admission.admitOrder("u9"))
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> admission.admitOrder("u20"))
                     .isInstanceOf(io.floodgate.core.RejectedException.class);
             permits.forEach(Admission.Permit::close);
+            // with the limit full of orders, reads still get their tenth
+            java.util.List<Admission.Permit> orders = new java.util.ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                orders.add(admission.admitOrder("v" + i));
+            }
+            Admission.Permit a = admission.admitRead();
+            Admission.Permit b = admission.admitRead();
+            org.assertj.core.api.Assertions.assertThatThrownBy(admission::admitRead)
+                    .isInstanceOf(io.floodgate.core.RejectedException.class);
+            a.close();
+            b.close();
+            orders.forEach(Admission.Permit::close);
             assertThat(admission.inFlight()).isZero();
         }
     }

@@ -185,8 +185,11 @@ public final class Admission implements AutoCloseable {
      * at worst grants one extra burst to a user who had been idle.
      */
     void sweep() {
-        long now = System.nanoTime();
-        userBuckets.values().removeIf(tat -> Gcra.isFull(tat, now));
+        sweep(System.nanoTime());
+    }
+
+    void sweep(long nowNanos) {
+        userBuckets.values().removeIf(tat -> Gcra.isFull(tat, nowNanos));
     }
 
     @Override

@@ -49,15 +49,17 @@ class GcraTest {
     }
 
     @Test
-    void sweepingDropsOnlyFullBucketsSoMemoryFollowsActiveUsers() throws Exception {
-        try (Admission admission = new Admission(1_000_000, 1, 0, new ConcurrencyGate(1_000, 1_000), breakers(), 10_000_000)) {
+    void sweepingDropsOnlyFullBucketsSoMemoryFollowsActiveUsers() {
+        // one token per 1,000 s: no bucket refills while the test runs, whatever the background sweeper does
+        try (Admission admission = new Admission(0.001, 1, 0, new ConcurrencyGate(1_000, 1_000), breakers(), 10_000_000)) {
             for (int i = 0; i < 100_000; i++) {
                 admission.admitOrder("user-" + i).close();
             }
             assertThat(admission.trackedUsers()).isEqualTo(100_000);
-            Thread.sleep(5); // every bucket refills within a microsecond at this rate
-            admission.sweep();
-            assertThat(admission.trackedUsers()).isZero();
+            admission.sweep(System.nanoTime());
+            assertThat(admission.trackedUsers()).as("no bucket is full yet").isEqualTo(100_000);
+            admission.sweep(System.nanoTime() + 2_000 * SECOND);
+            assertThat(admission.trackedUsers()).as("all full after 2,000 s").isZero();
         }
     }
 

@@ -1,0 +1,224 @@
+package io.floodgate.redis;
+
+import io.floodgate.core.DependencyUnavailableException;
+import io.lettuce.core.AbstractRedisClient;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulConnection;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.codec.StringCodec;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
+
+/**
+ * One multiplexed Lettuce connection (to a server, or to a cluster, where Lettuce routes each
+ * command to the node of its first key's slot), and the rules every call follows:
+ *
+ * <ul>
+ *   <li><b>Bounded wait.</b> Each call waits for its reply at most the time it is given (the
+ *   caller passes the request's remaining deadline, capped at {@code maxCommandTimeout}). A late
+ *   reply, a lost connection, or an error reply becomes {@link DependencyUnavailableException}
+ *   naming the call and the server. While the connection is down, commands are refused at once
+ *   rather than queued, so nothing hangs behind a dead server.</li>
+ *   <li><b>Outcome unknown.</b> A call that timed out or lost its connection may still run on
+ *   the server; the exception says so ({@code outcomeUnknown}) and the caller compensates.
+ *   Commands on one connection execute in the order sent, so a compensating command sent after a
+ *   timed-out one runs after it.</li>
+ *   <li><b>Why one connection.</b> Virtual threads block on the reply future (which parks them
+ *   cheaply); Lettuce pipelines every caller's commands over the one socket. Measured against
+ *   Jedis pools in docs/REDIS.md.</li>
+ * </ul>
+ * {@link #calls()} counts every command sent, for tests that check a path stays off Redis.
+ */
+final class Redis implements AutoCloseable {
+
+    private final AbstractRedisClient client;
+    private final StatefulConnection<String, String> connection;
+    private final RedisClusterAsyncCommands<String, String> commands;
+    private final boolean cluster;
+    private final String where;
+    private final long maxTimeoutNanos;
+    private final LongAdder calls = new LongAdder();
+
+    private Redis(AbstractRedisClient client, StatefulConnection<String, String> connection,
+                  RedisClusterAsyncCommands<String, String> commands, boolean cluster, String where, Duration maxTimeout) {
+        this.client = client;
+        this.connection = connection;
+        this.commands = commands;
+        this.cluster = cluster;
+        this.where = where;
+        this.maxTimeoutNanos = maxTimeout.toNanos();
+    }
+
+    static Redis connect(RedisLedgers.Settings settings) {
+        String url = settings.url();
+        String where = redact(url);
+        SocketOptions socket = SocketOptions.builder().connectTimeout(settings.connectTimeout()).keepAlive(true).build();
+        // Lettuce's own timeout is only a backstop for commands nobody waits for (fire-and-forget
+        // compensations); callers wait with their own, shorter timeouts.
+        TimeoutOptions timeouts = TimeoutOptions.enabled(settings.maxCommandTimeout().multipliedBy(2));
+        AbstractRedisClient client = null;
+        try {
+            if (url.startsWith("redis-cluster://")) {
+                List<RedisURI> seeds = new ArrayList<>();
+                for (String hostPort : url.substring("redis-cluster://".length()).split(",")) {
+                    seeds.add(RedisURI.create("redis://" + hostPort.strip()));
+                }
+                RedisClusterClient clusterClient = RedisClusterClient.create(seeds);
+                client = clusterClient;
+                clusterClient.setOptions(ClusterClientOptions.builder()
+                        .autoReconnect(true)
+                        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                        .requestQueueSize(65_536)
+                        .socketOptions(socket)
+                        .timeoutOptions(timeouts)
+                        .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
+                                .enableAllAdaptiveRefreshTriggers()
+                                .enablePeriodicRefresh(Duration.ofSeconds(30))
+                                .build())
+                        .build());
+                StatefulRedisClusterConnection<String, String> c = clusterClient.connect(StringCodec.UTF8);
+                return new Redis(client, c, c.async(), true, where, settings.maxCommandTimeout());
+            }
+            RedisClient single = RedisClient.create(RedisURI.create(url));
+            client = single;
+            single.setOptions(ClientOptions.builder()
+                    .autoReconnect(true)
+                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                    .requestQueueSize(65_536)
+                    .socketOptions(socket)
+                    .timeoutOptions(timeouts)
+                    .build());
+            StatefulRedisConnection<String, String> c = single.connect(StringCodec.UTF8);
+            return new Redis(client, c, c.async(), false, where, settings.maxCommandTimeout());
+        } catch (RuntimeException e) {
+            if (client != null) {
+                client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+            }
+            throw new DependencyUnavailableException("redis", "cannot connect to " + where + ": " + e.getMessage(), e);
+        }
+    }
+
+    boolean cluster() {
+        return cluster;
+    }
+
+    String where() {
+        return where;
+    }
+
+    long maxTimeoutNanos() {
+        return maxTimeoutNanos;
+    }
+
+    /** Commands sent so far. */
+    long calls() {
+        return calls.sum();
+    }
+
+    /** Loads every script (on every master of a cluster), so EVALSHA finds them. */
+    void loadScripts() {
+        for (Script script : Script.values()) {
+            String sha = call("SCRIPT LOAD " + script.file(), maxTimeoutNanos,
+                    c -> c.scriptLoad(script.text().getBytes(StandardCharsets.UTF_8)));
+            if (!script.sha().equals(sha)) {
+                throw new IllegalStateException("Redis gave SHA " + sha + " for " + script.file() + ", expected "
+                        + script.sha());
+            }
+        }
+    }
+
+    /**
+     * Runs {@code script} on the item whose keys are {@code keys}: EVALSHA, or EVAL when the
+     * server does not have it. The reply is the script's table, as a list.
+     */
+    List<Object> eval(Script script, String[] keys, long timeoutNanos, String... args) {
+        try {
+            return call(script.file(), timeoutNanos, c -> c.<List<Object>>evalsha(script.sha(), ScriptOutputType.MULTI, keys, args));
+        } catch (DependencyUnavailableException e) {
+            if (!(e.getCause() instanceof RedisNoScriptException)) {
+                throw e;
+            }
+            return call(script.file(), timeoutNanos, c -> c.<List<Object>>eval(script.text(), ScriptOutputType.MULTI, keys, args));
+        }
+    }
+
+    /** Sends one command and waits for its reply, at most {@code timeoutNanos}. */
+    <T> T call(String what, long timeoutNanos, Function<RedisClusterAsyncCommands<String, String>, RedisFuture<T>> command) {
+        calls.increment();
+        RedisFuture<T> future;
+        try {
+            future = command.apply(commands);
+        } catch (RuntimeException e) {
+            throw failure(what, e, false);
+        }
+        return await(what, future, timeoutNanos);
+    }
+
+    /** Sends one command without waiting; its reply, if any, is dropped. */
+    <T> RedisFuture<T> send(Function<RedisClusterAsyncCommands<String, String>, RedisFuture<T>> command) {
+        calls.increment();
+        return command.apply(commands);
+    }
+
+    <T> T await(String what, RedisFuture<T> future, long timeoutNanos) {
+        try {
+            return future.get(timeoutNanos, TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            future.cancel(false);
+            throw new DependencyUnavailableException("redis", what + " got no reply from " + where + " within "
+                    + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms", e, true);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            throw failure(what, cause, !(cause instanceof RedisCommandExecutionException));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            future.cancel(false);
+            throw new DependencyUnavailableException("redis", what + " was interrupted waiting for " + where, e, true);
+        }
+    }
+
+    private DependencyUnavailableException failure(String what, Throwable cause, boolean outcomeUnknown) {
+        return new DependencyUnavailableException("redis", what + " failed on " + where + ": " + cause.getMessage(),
+                cause, outcomeUnknown);
+    }
+
+    boolean ping(Duration timeout) {
+        try {
+            return "PONG".equals(call("PING", timeout.toNanos(), RedisClusterAsyncCommands::ping));
+        } catch (DependencyUnavailableException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        connection.close();
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    }
+
+    /** The URL without its password, for messages. */
+    static String redact(String url) {
+        return url.replaceAll("//([^:/@]*):[^@/]*@", "//$1:***@");
+    }
+}

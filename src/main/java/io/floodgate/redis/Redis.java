@@ -19,6 +19,8 @@ import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.Delay;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -53,6 +55,7 @@ import java.util.function.Function;
 final class Redis implements AutoCloseable {
 
     private final AbstractRedisClient client;
+    private final ClientResources resources;
     private final StatefulConnection<String, String> connection;
     private final RedisClusterAsyncCommands<String, String> commands;
     private final boolean cluster;
@@ -60,9 +63,10 @@ final class Redis implements AutoCloseable {
     private final long maxTimeoutNanos;
     private final LongAdder calls = new LongAdder();
 
-    private Redis(AbstractRedisClient client, StatefulConnection<String, String> connection,
+    private Redis(AbstractRedisClient client, ClientResources resources, StatefulConnection<String, String> connection,
                   RedisClusterAsyncCommands<String, String> commands, boolean cluster, String where, Duration maxTimeout) {
         this.client = client;
+        this.resources = resources;
         this.connection = connection;
         this.commands = commands;
         this.cluster = cluster;
@@ -77,6 +81,10 @@ final class Redis implements AutoCloseable {
         // Lettuce's own timeout is only a backstop for commands nobody waits for (fire-and-forget
         // compensations); callers wait with their own, shorter timeouts.
         TimeoutOptions timeouts = TimeoutOptions.enabled(settings.maxCommandTimeout().multipliedBy(2));
+        // Reconnect soon after Redis comes back (Lettuce's default backs off to 30 s).
+        ClientResources resources = ClientResources.builder()
+                .reconnectDelay(Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
+                .build();
         AbstractRedisClient client = null;
         try {
             if (url.startsWith("redis-cluster://")) {
@@ -84,7 +92,7 @@ final class Redis implements AutoCloseable {
                 for (String hostPort : url.substring("redis-cluster://".length()).split(",")) {
                     seeds.add(RedisURI.create("redis://" + hostPort.strip()));
                 }
-                RedisClusterClient clusterClient = RedisClusterClient.create(seeds);
+                RedisClusterClient clusterClient = RedisClusterClient.create(resources, seeds);
                 client = clusterClient;
                 clusterClient.setOptions(ClusterClientOptions.builder()
                         .autoReconnect(true)
@@ -98,9 +106,9 @@ final class Redis implements AutoCloseable {
                                 .build())
                         .build());
                 StatefulRedisClusterConnection<String, String> c = clusterClient.connect(StringCodec.UTF8);
-                return new Redis(client, c, c.async(), true, where, settings.maxCommandTimeout());
+                return new Redis(client, resources, c, c.async(), true, where, settings.maxCommandTimeout());
             }
-            RedisClient single = RedisClient.create(RedisURI.create(url));
+            RedisClient single = RedisClient.create(resources, RedisURI.create(url));
             client = single;
             single.setOptions(ClientOptions.builder()
                     .autoReconnect(true)
@@ -110,11 +118,12 @@ final class Redis implements AutoCloseable {
                     .timeoutOptions(timeouts)
                     .build());
             StatefulRedisConnection<String, String> c = single.connect(StringCodec.UTF8);
-            return new Redis(client, c, c.async(), false, where, settings.maxCommandTimeout());
+            return new Redis(client, resources, c, c.async(), false, where, settings.maxCommandTimeout());
         } catch (RuntimeException e) {
             if (client != null) {
                 client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
             }
+            resources.shutdown(0, 1, TimeUnit.SECONDS);
             throw new DependencyUnavailableException("redis", "cannot connect to " + where + ": " + e.getMessage(), e);
         }
     }
@@ -215,6 +224,7 @@ final class Redis implements AutoCloseable {
     public void close() {
         connection.close();
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        resources.shutdown(0, 2, TimeUnit.SECONDS);
     }
 
     /** The URL without its password, for messages. */

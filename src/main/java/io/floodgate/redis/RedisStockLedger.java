@@ -110,22 +110,29 @@ final class RedisStockLedger implements RedisLedger {
     private final AtomicBoolean rebuildScheduled = new AtomicBoolean();
     private volatile long lastRebuildNanos = System.nanoTime() - REBUILD_RETRY_NANOS;
 
-    private RedisStockLedger(Redis redis, RedisLedgers.Settings settings, Clock clock, OrderStore store) {
+    private RedisStockLedger(Redis redis, RedisLedgers.Settings settings, Clock clock, OrderStore store,
+                             java.util.function.LongSupplier ticker) {
         this.redis = redis;
         this.settings = settings;
         this.clock = clock;
         this.store = store;
         this.keys = new KeySpace(settings.namespace(), redis.cluster());
-        this.soldOut = new SoldOutMarks(settings.soldOutRecheck().toNanos(), settings.soldOutMaxKeys(), System::nanoTime);
+        this.soldOut = new SoldOutMarks(settings.soldOutRecheck().toNanos(), settings.soldOutMaxKeys(), ticker);
         this.settler = new Settler(SETTLER_CAPACITY, settings.settleRetention());
     }
 
     static RedisStockLedger open(RedisLedgers.Settings settings, Clock clock, OrderStore store) {
+        return open(settings, clock, store, System::nanoTime);
+    }
+
+    /** With the monotonic clock that times sold-out markers given (tests move it). */
+    static RedisStockLedger open(RedisLedgers.Settings settings, Clock clock, OrderStore store,
+                                 java.util.function.LongSupplier ticker) {
         Redis redis = Redis.connect(settings);
         RedisStockLedger ledger = null;
         try {
             redis.loadScripts();
-            ledger = new RedisStockLedger(redis, settings, clock, store);
+            ledger = new RedisStockLedger(redis, settings, clock, store, ticker);
             ledger.warnUnlessNoEviction();
             if (ledger.anyEpochMarkerMissing()) {
                 Rebuilt rebuilt = store == null ? ledger.rebuild(sink -> { }, sink -> { }) : ledger.rebuildFrom(store);

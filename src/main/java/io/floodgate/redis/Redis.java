@@ -174,6 +174,10 @@ final class Redis implements AutoCloseable {
 
     /** Sends one command and waits for its reply, at most {@code timeoutNanos}. */
     <T> T call(String what, long timeoutNanos, Function<RedisClusterAsyncCommands<String, String>, RedisFuture<T>> command) {
+        if (!connection.isOpen()) {
+            // Known not to have run: nothing to compensate.
+            throw new DependencyUnavailableException("redis", what + ": not connected to " + where + " (reconnecting)");
+        }
         calls.increment();
         RedisFuture<T> future;
         try {

@@ -33,7 +33,7 @@ import java.util.function.Supplier;
  *   <li>{@code jedis-N}: Jedis 8 {@code RedisClient} with a pool of N connections.</li>
  * </ul>
  * Run: {@code scripts/redis-bench.sh} (prints the redis-benchmark line for the same script too).
- * Arguments: {@code host port mode threads seconds}, e.g. {@code 127.0.0.1 6379 lettuce 256 10}.
+ * Arguments: {@code url mode threads seconds}, e.g. {@code redis://127.0.0.1:6379/9 lettuce 256 10}.
  */
 public final class RedisClientBench {
 
@@ -41,11 +41,10 @@ public final class RedisClientBench {
     }
 
     public static void main(String[] args) throws Exception {
-        String host = args[0];
-        int port = Integer.parseInt(args[1]);
-        String mode = args[2];
-        int threads = Integer.parseInt(args[3]);
-        int seconds = Integer.parseInt(args[4]);
+        String url = args[0];
+        String mode = args[1];
+        int threads = Integer.parseInt(args[2]);
+        int seconds = Integer.parseInt(args[3]);
         String ns = "bench" + Long.toString(System.nanoTime(), 36);
         String sku = "BENCH";
         String[] keys = {ns + ":{" + sku + "}:item", ns + ":{" + sku + "}:keys", ns + ":{" + sku + "}:held",
@@ -54,7 +53,7 @@ public final class RedisClientBench {
 
         Supplier<Runnable> caller;
         AutoCloseable closer;
-        RedisClient lettuce = RedisClient.create(RedisURI.create(host, port));
+        RedisClient lettuce = RedisClient.create(RedisURI.create(url));
         StatefulRedisConnection<String, String> setup = lettuce.connect();
         RedisCommands<String, String> admin = setup.sync();
         admin.hset(keys[0], java.util.Map.of("name", "bench", "stock", "1000000000000", "avail", "1000000000000",
@@ -72,7 +71,7 @@ public final class RedisClientBench {
                 closer = () -> { };
             }
             case "lettuce-ledger" -> {
-                RedisLedger ledger = RedisLedgers.connect(RedisLedgers.settings("redis://" + host + ":" + port)
+                RedisLedger ledger = RedisLedgers.connect(RedisLedgers.settings(url)
                         .namespace(ns).build(), java.time.Clock.systemUTC(), null);
                 ledger.beginDefinition(sku + "L").commit(new io.floodgate.core.domain.ItemSpec(sku + "L", "bench",
                         io.floodgate.core.domain.ItemSpec.MAX_STOCK, 1_000_000, null, null));
@@ -99,7 +98,7 @@ public final class RedisClientBench {
                 pool.setMinIdle(poolSize);
                 pool.setJmxEnabled(false);
                 redis.clients.jedis.RedisClient jedis = redis.clients.jedis.RedisClient.builder()
-                        .hostAndPort(host, port).poolConfig(pool).build();
+                        .fromURI(url).poolConfig(pool).build();
                 List<String> keyList = List.of(keys);
                 caller = () -> () -> {
                     Object r = jedis.evalsha(sha, keyList, List.of(args(sku)));
@@ -146,13 +145,16 @@ public final class RedisClientBench {
         System.out.printf(Locale.ROOT, "mode=%s threads=%d seconds=%d reserves=%d per_second=%.0f not_reserved=%d errors=%d%s%n",
                 mode, threads, seconds, done.sum(), perSecond, other.sum(), errors.size(),
                 errors.isEmpty() ? "" : " first_error=" + errors.getFirst());
-        System.out.printf(Locale.ROOT, "redis-benchmark equivalent: redis-benchmark -h %s -p %d -c 50 -P 1 -n 500000 -r 100000000 "
-                        + "EVALSHA %s 6 %s %s %s %s %s %s k__rand_int__ o__rand_int__ u__rand_int__ 1 0%n",
-                host, port, sha, keys[0], keys[1], keys[2], keys[3], keys[4], keys[5]);
         closer.close();
-        for (String key : keys) {
-            admin.unlink(key);
-        }
+        io.lettuce.core.ScanCursor cursor = io.lettuce.core.ScanCursor.INITIAL;
+        do { // every key this run wrote, raw and through the ledger, and nothing else
+            io.lettuce.core.KeyScanCursor<String> page = admin.scan(cursor,
+                    io.lettuce.core.ScanArgs.Builder.matches(ns + ":*").limit(1000));
+            if (!page.getKeys().isEmpty()) {
+                admin.unlink(page.getKeys().toArray(String[]::new));
+            }
+            cursor = page;
+        } while (!cursor.isFinished());
         setup.close();
         lettuce.shutdown(Duration.ZERO, Duration.ofSeconds(2));
     }

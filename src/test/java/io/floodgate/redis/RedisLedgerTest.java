@@ -178,6 +178,43 @@ class RedisLedgerTest {
     }
 
     @Test
+    void twoInstancesRebuildingAtOnceCountEveryOrderOnce() throws Exception {
+        String ns = RedisTestSupport.freshNamespace();
+        RedisStockLedger a = sharedRedisLedger(ns);
+        RedisStockLedger b = sharedRedisLedger(ns);
+        define(a, new ItemSpec("S", "Phone", 1_000, 1_000, null, null));
+        for (int i = 0; i < 600; i++) { // more than two restore chunks
+            place(i % 2 == 0 ? a : b, "k" + i, "u" + (i % 7), "S", 1);
+        }
+        store.holdScans();
+        RedisTestSupport.deleteNamespace(RedisTestSupport.URL, ns);
+        assertThatThrownBy(() -> a.reserve(order("x", "ux", "S", 1), soon())).isInstanceOf(DependencyUnavailableException.class);
+        assertThatThrownBy(() -> b.reserve(order("x", "ux", "S", 1), soon())).isInstanceOf(DependencyUnavailableException.class);
+        store.releaseScans(); // both rebuilds now restore the same orders at once
+
+        awaitRebuilt(() -> a.view("S").isPresent() && b.view("S").isPresent());
+        a.rebuildFrom(store); // and a third, after the fact, changes nothing
+        assertThat(b.view("S").orElseThrow().available()).isEqualTo(400);
+        int held = 0;
+        for (int u = 0; u < 7; u++) {
+            held += a.held("S", "u" + u);
+        }
+        assertThat(held).isEqualTo(600);
+    }
+
+    @Test
+    void scriptsFlushedFromRedisAreSentAgain() {
+        RedisTestSupport.requireRedisServerBinary();
+        RedisProcess server = RedisProcess.start();
+        closeAfter.add(server);
+        RedisStockLedger ledger = ledger("fg", RedisLedgers.settings(server.url()));
+        define(ledger, new ItemSpec("S", "Phone", 3, 1, null, null));
+        server.cli("script", "flush");
+        assertThat(ledger.reserve(order("k1", "u1", "S", 1), soon())).isEqualTo(ReserveOutcome.RESERVED);
+        assertThat(ledger.views()).hasSize(1);
+    }
+
+    @Test
     void rebuildLeavesItemsRedisStillHasAlone() {
         RedisStockLedger ledger = sharedRedisLedger(RedisTestSupport.freshNamespace());
         define(ledger, new ItemSpec("S", "Phone", 10, 5, null, null));

@@ -329,7 +329,7 @@ final class RedisStockLedger implements RedisLedger {
         try {
             attempt.run();
         } catch (DependencyUnavailableException e) {
-            LOG.warn("{} failed, retrying in the background: {}", description, e.getMessage());
+            LOG.debug("{} failed, retrying in the background: {}", description, e.getMessage());
             settler.submit(description, attempt);
         }
     }

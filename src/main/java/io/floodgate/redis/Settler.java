@@ -34,6 +34,8 @@ final class Settler implements AutoCloseable {
     }
 
     private final BlockingQueue<Task> queue;
+    /** Queued plus the one being worked on. */
+    private final java.util.concurrent.atomic.AtomicInteger unsettled = new java.util.concurrent.atomic.AtomicInteger();
     private final long retentionNanos;
     private final Thread worker;
     private volatile boolean closed;
@@ -46,14 +48,20 @@ final class Settler implements AutoCloseable {
 
     void submit(String description, Runnable attempt) {
         Task task = new Task(description, attempt, System.nanoTime());
+        if (unsettled.incrementAndGet() == 1) {
+            LOG.warn("settling in the background, until Redis takes it: {} (and any settlement that follows)",
+                    description);
+        }
         if (closed || !queue.offer(task)) {
+            unsettled.decrementAndGet();
             LOG.error("cannot queue {} for retry ({}); settle it by hand", description,
                     closed ? "the ledger is closed" : queue.size() + " settlements already wait for Redis");
         }
     }
 
+    /** Settlements not yet done: queued, or being retried. */
     int backlog() {
-        return queue.size();
+        return unsettled.get();
     }
 
     private void run() {
@@ -64,27 +72,39 @@ final class Settler implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             }
-            long backoff = FIRST_BACKOFF_NANOS;
-            while (true) {
-                try {
-                    task.attempt.run();
-                    break;
-                } catch (RuntimeException e) {
-                    if (System.nanoTime() - task.queuedAtNanos > retentionNanos || closed) {
-                        LOG.error("gave up on {} after {} s: {}", task.description,
-                                TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - task.queuedAtNanos), e.getMessage());
-                        break;
-                    }
-                    LOG.debug("retrying {}: {}", task.description, e.getMessage());
+            try {
+                settle(task);
+            } finally {
+                if (unsettled.decrementAndGet() == 0) {
+                    LOG.info("every settlement that waited for Redis is done");
                 }
-                try {
-                    Thread.sleep(Duration.ofNanos(backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1)));
-                } catch (InterruptedException e) {
-                    LOG.error("stopped before {} was settled; settle it by hand", task.description);
+            }
+        }
+    }
+
+    /** Tries {@code task} until it is done, given up, or the settler is closed. */
+    private void settle(Task task) {
+        long backoff = FIRST_BACKOFF_NANOS;
+        while (true) {
+            try {
+                task.attempt.run();
+                return;
+            } catch (RuntimeException e) {
+                if (System.nanoTime() - task.queuedAtNanos > retentionNanos || closed) {
+                    LOG.error("gave up on {} after {} s: {}", task.description,
+                            TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - task.queuedAtNanos), e.getMessage());
                     return;
                 }
-                backoff = Math.min(MAX_BACKOFF_NANOS, backoff * 2);
+                LOG.debug("retrying {}: {}", task.description, e.getMessage());
             }
+            try {
+                Thread.sleep(Duration.ofNanos(backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1)));
+            } catch (InterruptedException e) {
+                LOG.error("stopped before {} was settled; settle it by hand", task.description);
+                Thread.currentThread().interrupt();
+                return;
+            }
+            backoff = Math.min(MAX_BACKOFF_NANOS, backoff * 2);
         }
     }
 

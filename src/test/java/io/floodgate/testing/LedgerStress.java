@@ -48,12 +48,23 @@ public final class LedgerStress {
 
     /** Runs one round on a fresh ledger from {@code ledgers}; {@code held} reads a user's units of an item. */
     public static void runRound(long seed, int operations, Supplier<StockLedger> ledgers, Held held) throws Exception {
+        runRound(seed, operations, ledgers, held, ledger -> { });
+    }
+
+    /**
+     * As above, calling {@code quiesce} after the operations and before the checks: a ledger that
+     * finishes work in the background (retried settlements) waits for it there. Operations that
+     * throw (a dependency failed) count as not done, as a client would see them.
+     */
+    public static void runRound(long seed, int operations, Supplier<StockLedger> ledgers, Held held,
+                                java.util.function.Consumer<StockLedger> quiesce) throws Exception {
         try (StockLedger ledger = ledgers.get()) {
-            runRound(seed, operations, ledger, held);
+            runRound(seed, operations, ledger, held, quiesce);
         }
     }
 
-    private static void runRound(long seed, int operations, StockLedger ledger, Held held) throws Exception {
+    private static void runRound(long seed, int operations, StockLedger ledger, Held held,
+                                 java.util.function.Consumer<StockLedger> quiesce) throws Exception {
         String context = "seed " + seed;
         Random random = new Random(seed);
         int itemCount = 1 + random.nextInt(4);
@@ -130,6 +141,7 @@ public final class LedgerStress {
             }
         }
 
+        quiesce.accept(ledger);
         assertThat(violations).as(context).isEmpty();
         for (ItemView view : ledger.views()) {
             String sku = view.spec().sku();

@@ -26,6 +26,17 @@ public interface RedisLedger extends StockLedger {
     /** Whether Redis answers a PING within {@code timeout}; for readiness checks. */
     boolean ping(Duration timeout);
 
+    /** Counters for metrics and dashboards; cheap to read. */
+    Stats stats();
+
+    /**
+     * @param redisCommands       commands sent to Redis since start
+     * @param soldOutLocalAnswers reservations answered by a local sold-out marker, without Redis
+     * @param unsettled           confirms, releases and cancels waiting for Redis to take them
+     */
+    record Stats(long redisCommands, long soldOutLocalAnswers, int unsettled) {
+    }
+
     /** What a rebuild did: items in the store, items put back into Redis, orders put back. */
     record Rebuilt(int items, int restoredItems, long restoredOrders) {
     }

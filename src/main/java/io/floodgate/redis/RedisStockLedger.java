@@ -376,11 +376,19 @@ final class RedisStockLedger implements RedisLedger {
             if (!spec.sku().equals(sku)) {
                 throw new IllegalArgumentException("definition of " + sku + " committed with the spec of " + spec.sku());
             }
-            // Listed first: the index may name an item that is not there (views skip it), never the reverse.
-            redis.call("SADD " + keys.index(), redis.maxTimeoutNanos(), c -> c.sadd(keys.index(), sku));
-            List<Object> r = redis.eval(Script.COMMIT, keys.of(sku), redis.maxTimeoutNanos(), token, spec.name(),
-                    Long.toString(spec.stock()), Integer.toString(spec.perUserLimit()), millisOrEmpty(spec.startsAt()),
-                    millisOrEmpty(spec.endsAt()));
+            List<Object> r;
+            try {
+                // Listed first: the index may name an item that is not there (views skip it), never the reverse.
+                redis.call("SADD " + keys.index(), redis.maxTimeoutNanos(), c -> c.sadd(keys.index(), sku));
+                r = redis.eval(Script.COMMIT, keys.of(sku), redis.maxTimeoutNanos(), token, spec.name(),
+                        Long.toString(spec.stock()), Integer.toString(spec.perUserLimit()), millisOrEmpty(spec.startsAt()),
+                        millisOrEmpty(spec.endsAt()));
+            } catch (DependencyUnavailableException e) {
+                // Lift our fence if it is still up (the token makes this a no-op after a commit that did
+                // run), so that the administrator can retry now rather than after the lease.
+                abort();
+                throw e;
+            }
             return switch (status(r)) {
                 case "COMMITTED" -> {
                     soldOut.stockReturned(sku);
@@ -695,6 +703,11 @@ final class RedisStockLedger implements RedisLedger {
     @Override
     public boolean ping(Duration timeout) {
         return redis.ping(timeout);
+    }
+
+    @Override
+    public Stats stats() {
+        return new Stats(redis.calls(), soldOut.answered(), settler.backlog());
     }
 
     /** Commands sent to Redis so far (tests check that a path stays off Redis). */

@@ -7,7 +7,9 @@ import io.floodgate.core.domain.OrderIds;
 import io.floodgate.core.domain.OrderStatus;
 import io.floodgate.core.port.StockLedger;
 import io.floodgate.core.port.StockLedger.ReserveOutcome;
+import io.floodgate.testing.LedgerStress;
 import io.floodgate.testing.MutableClock;
+import io.floodgate.testing.Seeds;
 import io.floodgate.testing.StockLedgerContract;
 import io.lettuce.core.cluster.SlotHash;
 import org.junit.jupiter.api.AfterAll;
@@ -63,6 +65,17 @@ class RedisClusterLedgerContractTest extends StockLedgerContract {
 
     private static Order order(String key, String user, String sku) {
         return new Order(OrderIds.next(NOW.toEpochMilli()), sku, user, 1, OrderStatus.CONFIRMED, NOW, "r", key);
+    }
+
+    @Test
+    void randomizedInvariantCheckHoldsOnTheCluster() throws Exception {
+        long seed = Seeds.seed("redis.cluster.seed");
+        for (int round = 0; round < 2; round++) {
+            LedgerStress.runRound(seed + round, 2_000,
+                    () -> RedisLedgers.connect(RedisLedgers.settings(cluster.url())
+                            .namespace(RedisTestSupport.freshNamespace()).build(), java.time.Clock.systemUTC(), store),
+                    (l, sku, user) -> ((RedisStockLedger) l).held(sku, user));
+        }
     }
 
     @Test

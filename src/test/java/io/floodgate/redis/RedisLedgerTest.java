@@ -108,6 +108,7 @@ class RedisLedgerTest {
                     .isEqualTo(new ReserveOutcome.SoldOut(0));
         }
         assertThat(ledger.redisCalls()).as("Redis commands for 1,000 sold-out requests").isEqualTo(callsBefore);
+        assertThat(ledger.stats().soldOutLocalAnswers()).isEqualTo(1_000);
 
         // Requests that owe another answer still go to Redis, and get it.
         assertThat(ledger.reserve(order("k9", "u1", "S", 1), soon())).isEqualTo(new ReserveOutcome.LimitReached(1, 1));

@@ -54,6 +54,11 @@ import java.util.function.Function;
  */
 final class Redis implements AutoCloseable {
 
+    /** Commands a bulk operation keeps awaiting replies at once. */
+    private static final int BULK_WINDOW = 512;
+    /** A bulk window may take this many times {@code maxCommandTimeout}: it is not on a request's path. */
+    private static final int BULK_TIMEOUT_FACTOR = 10;
+
     private final AbstractRedisClient client;
     private final ClientResources resources;
     private final StatefulConnection<String, String> connection;
@@ -78,9 +83,9 @@ final class Redis implements AutoCloseable {
         String url = settings.url();
         String where = redact(url);
         SocketOptions socket = SocketOptions.builder().connectTimeout(settings.connectTimeout()).keepAlive(true).build();
-        // Lettuce's own timeout is only a backstop for commands nobody waits for (fire-and-forget
-        // compensations); callers wait with their own, shorter timeouts.
-        TimeoutOptions timeouts = TimeoutOptions.enabled(settings.maxCommandTimeout().multipliedBy(2));
+        // Lettuce's own timeout is only a backstop; callers wait with their own, shorter timeouts
+        // (bulk work at start and rebuild waits longer, see bulk()).
+        TimeoutOptions timeouts = TimeoutOptions.enabled(settings.maxCommandTimeout().multipliedBy(BULK_TIMEOUT_FACTOR));
         // Reconnect soon after Redis comes back (Lettuce's default backs off to 30 s).
         ClientResources resources = ClientResources.builder()
                 .reconnectDelay(Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
@@ -188,10 +193,32 @@ final class Redis implements AutoCloseable {
         return await(what, future, timeoutNanos);
     }
 
-    /** Sends one command without waiting; its reply, if any, is dropped. */
+    /** Sends one command; the caller awaits the future (or drops it). */
     <T> RedisFuture<T> send(Function<RedisClusterAsyncCommands<String, String>, RedisFuture<T>> command) {
         calls.increment();
         return command.apply(commands);
+    }
+
+    /**
+     * Sends one command per item (the epoch markers, one per hash slot on a cluster), keeping at
+     * most {@value #BULK_WINDOW} unanswered, and returns the replies in item order. For start-up and
+     * rebuilds, never for a request: each window may take {@value #BULK_TIMEOUT_FACTOR} times
+     * {@code maxCommandTimeout}.
+     */
+    <I, T> List<T> bulk(String what, List<I> items,
+                        Function<I, Function<RedisClusterAsyncCommands<String, String>, RedisFuture<T>>> command) {
+        List<T> replies = new ArrayList<>(items.size());
+        for (int from = 0; from < items.size(); from += BULK_WINDOW) {
+            List<RedisFuture<T>> window = new ArrayList<>(BULK_WINDOW);
+            for (I item : items.subList(from, Math.min(items.size(), from + BULK_WINDOW))) {
+                window.add(send(command.apply(item)));
+            }
+            long deadline = System.nanoTime() + maxTimeoutNanos * BULK_TIMEOUT_FACTOR;
+            for (RedisFuture<T> future : window) {
+                replies.add(await(what, future, Math.max(1, deadline - System.nanoTime())));
+            }
+        }
+        return replies;
     }
 
     <T> T await(String what, RedisFuture<T> future, long timeoutNanos) {

@@ -109,6 +109,7 @@ final class RedisStockLedger implements RedisLedger {
     private final ReentrantLock rebuildLock = new ReentrantLock();
     private final AtomicBoolean rebuildScheduled = new AtomicBoolean();
     private volatile long lastRebuildNanos = System.nanoTime() - REBUILD_RETRY_NANOS;
+    private volatile boolean closed;
 
     private RedisStockLedger(Redis redis, RedisLedgers.Settings settings, Clock clock, OrderStore store,
                              java.util.function.LongSupplier ticker) {
@@ -526,7 +527,7 @@ final class RedisStockLedger implements RedisLedger {
 
     private void scheduleRebuild() {
         long now = System.nanoTime();
-        if (now - lastRebuildNanos < REBUILD_RETRY_NANOS || !rebuildScheduled.compareAndSet(false, true)) {
+        if (closed || now - lastRebuildNanos < REBUILD_RETRY_NANOS || !rebuildScheduled.compareAndSet(false, true)) {
             return;
         }
         lastRebuildNanos = now;
@@ -534,8 +535,12 @@ final class RedisStockLedger implements RedisLedger {
             try {
                 rebuildFrom(store);
             } catch (RuntimeException e) {
-                LOG.error("rebuild of the Redis ledger from the order store failed; the next request that finds the data"
-                        + " missing tries again", e);
+                if (closed) {
+                    LOG.debug("rebuild stopped: the ledger was closed");
+                } else {
+                    LOG.error("rebuild of the Redis ledger from the order store failed; the next request that finds the"
+                            + " data missing tries again", e);
+                }
             } finally {
                 lastRebuildNanos = System.nanoTime();
                 rebuildScheduled.set(false);
@@ -555,11 +560,24 @@ final class RedisStockLedger implements RedisLedger {
                 long start = System.nanoTime();
                 String token = UUID.randomUUID().toString();
                 List<String> markers = keys.epochMarkers();
-                setAll(markers, m -> KeySpace.sentinelOf(m), token);
-                Rebuilt rebuilt = restore(items, orders);
-                String epoch = Instant.ofEpochMilli(clock.millis()) + " " + token;
-                int lost = markAll(markers, token, epoch);
-                soldOut.clear();
+                int lost;
+                Rebuilt rebuilt;
+                try {
+                    setAll(markers, m -> KeySpace.sentinelOf(m), token);
+                    rebuilt = restore(items, orders);
+                    String epoch = Instant.ofEpochMilli(clock.millis()) + " " + token;
+                    lost = markAll(markers, token, epoch);
+                } catch (DependencyUnavailableException e) {
+                    // Every step is idempotent: run the whole rebuild again.
+                    if (attempt == REBUILD_ATTEMPTS || closed) {
+                        throw e;
+                    }
+                    LOG.warn("rebuild attempt {} of {} failed, trying again: {}", attempt, REBUILD_ATTEMPTS, e.getMessage());
+                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100L * attempt));
+                    continue;
+                } finally {
+                    soldOut.clear();
+                }
                 if (lost == 0) {
                     LOG.info("Redis ledger rebuilt from the order store in {} ms: {}",
                             TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), rebuilt);
@@ -629,37 +647,18 @@ final class RedisStockLedger implements RedisLedger {
     }
 
     private void setAll(List<String> markers, java.util.function.UnaryOperator<String> keyOf, String value) {
-        List<RedisFuture<String>> sent = new ArrayList<>(markers.size());
-        for (String marker : markers) {
-            sent.add(redis.send(c -> c.set(keyOf.apply(marker), value)));
-        }
-        Deadline deadline = Deadline.after(Duration.ofNanos(redis.maxTimeoutNanos() * 10));
-        for (RedisFuture<String> f : sent) {
-            redis.await("SET rebuild sentinel", f, timeout(deadline));
-        }
+        redis.bulk("SET rebuild sentinel", markers, marker -> c -> c.set(keyOf.apply(marker), value));
     }
 
     /** Writes every marker whose sentinel is still this rebuild's; returns how many were refused. */
     private int markAll(List<String> markers, String token, String epoch) {
-        List<RedisFuture<List<Object>>> sent = new ArrayList<>(markers.size());
-        for (String marker : markers) {
-            String[] pair = {KeySpace.sentinelOf(marker), marker};
-            sent.add(redis.send(c -> c.evalsha(Script.MARK_EPOCH.sha(), ScriptOutputType.MULTI, pair, token, epoch)));
-        }
-        Deadline deadline = Deadline.after(Duration.ofNanos(redis.maxTimeoutNanos() * 10));
+        redis.call("SCRIPT LOAD " + Script.MARK_EPOCH.file(), redis.maxTimeoutNanos(),
+                c -> c.scriptLoad(Script.MARK_EPOCH.text().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        List<List<Object>> replies = redis.bulk(Script.MARK_EPOCH.file(), markers, marker -> c -> c.<List<Object>>evalsha(
+                Script.MARK_EPOCH.sha(), ScriptOutputType.MULTI, new String[]{KeySpace.sentinelOf(marker), marker},
+                token, epoch));
         int lost = 0;
-        for (int i = 0; i < sent.size(); i++) {
-            List<Object> r;
-            try {
-                r = redis.await(Script.MARK_EPOCH.file(), sent.get(i), timeout(deadline));
-            } catch (DependencyUnavailableException e) {
-                if (!(e.getCause() instanceof io.lettuce.core.RedisNoScriptException)) {
-                    throw e;
-                }
-                String marker = markers.get(i);
-                r = redis.eval(Script.MARK_EPOCH, new String[]{KeySpace.sentinelOf(marker), marker}, timeout(deadline),
-                        token, epoch);
-            }
+        for (List<Object> r : replies) {
             if (!"MARKED".equals(status(r))) {
                 lost++;
             }
@@ -668,17 +667,8 @@ final class RedisStockLedger implements RedisLedger {
     }
 
     private boolean anyEpochMarkerMissing() {
-        List<String> markers = keys.epochMarkers();
-        List<RedisFuture<Long>> sent = new ArrayList<>(markers.size());
-        for (String marker : markers) {
-            sent.add(redis.send(c -> c.exists(marker)));
-        }
-        Deadline deadline = Deadline.after(Duration.ofNanos(redis.maxTimeoutNanos() * 10));
-        boolean missing = false;
-        for (RedisFuture<Long> f : sent) {
-            missing |= redis.await("EXISTS epoch marker", f, timeout(deadline)) == 0;
-        }
-        return missing;
+        List<Long> exists = redis.bulk("EXISTS epoch marker", keys.epochMarkers(), marker -> c -> c.exists(marker));
+        return exists.stream().anyMatch(n -> n == 0);
     }
 
     private void warnUnlessNoEviction() {
@@ -725,6 +715,7 @@ final class RedisStockLedger implements RedisLedger {
 
     @Override
     public void close() {
+        closed = true;
         settler.close();
         redis.close();
     }

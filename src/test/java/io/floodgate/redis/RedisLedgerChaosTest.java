@@ -26,8 +26,8 @@ import java.util.function.Supplier;
 
 /**
  * The randomized invariant check while Redis keeps stalling: a redis-server of the test's own is
- * paused for writes (CLIENT PAUSE) for 30 ms at random moments, and the ledger's commands time out
- * after 20 ms, so replies are lost while the commands still run later. Reservations whose reply was
+ * paused (CLIENT PAUSE) for 150 ms at random moments, and the ledger's commands time out after
+ * 100 ms, so replies are lost while the commands still run later. Reservations whose reply was
  * lost must be undone, confirms, releases and cancels that failed must be finished in the
  * background; once they all have, stock = available + live units, no user is over the limit, and
  * every key has at most one order. The seed is printed; replay with {@code -Dredis.chaos.seed=...}.
@@ -52,16 +52,16 @@ class RedisLedgerChaosTest {
                     Thread chaos = Thread.ofVirtual().start(() -> {
                         while (!stop.get()) {
                             if (stalling.get()) {
-                                pauser.sync().clientPause(30);
+                                pauser.sync().clientPause(150);
                             }
-                            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(30 + ThreadLocalRandom.current().nextInt(90)));
+                            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50 + ThreadLocalRandom.current().nextInt(200)));
                         }
                     });
                     String namespace = RedisTestSupport.freshNamespace();
                     LedgerStress.runRound(seed + round, OPERATIONS,
-                            () -> new StallOnFirstReserve(RedisStockLedger.open(RedisLedgers.settings(server.url())
-                                    .namespace(namespace).maxCommandTimeout(Duration.ofMillis(20)).build(),
-                                    Clock.systemUTC(), new FakeOrderStore()), stalling),
+                            () -> new StallOnFirstReserve(retried(() -> RedisStockLedger.open(RedisLedgers.settings(server.url())
+                                    .namespace(namespace).maxCommandTimeout(Duration.ofMillis(100)).build(),
+                                    Clock.systemUTC(), new FakeOrderStore())), stalling),
                             (ledger, sku, user) -> retried(() -> ((StallOnFirstReserve) ledger).redis.held(sku, user)),
                             ledger -> {
                                 stop.set(true);
@@ -84,7 +84,7 @@ class RedisLedgerChaosTest {
         }
     }
 
-    /** Reads for the final checks, with the ledger's 20 ms timeout, on a busy two-core machine. */
+    /** Connecting, and reads for the final checks, with the ledger's short timeout on a busy two-core machine. */
     private static <T> T retried(Supplier<T> read) {
         for (int attempt = 1; ; attempt++) {
             try {

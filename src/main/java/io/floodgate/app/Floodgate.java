@@ -12,6 +12,8 @@ import io.floodgate.flow.ConcurrencyGate;
 import io.floodgate.http.HttpApi;
 import io.floodgate.jdbc.JdbcStores;
 import io.floodgate.memory.InMemoryStockLedger;
+import io.floodgate.redis.RedisLedger;
+import io.floodgate.redis.RedisLedgers;
 import io.floodgate.observe.Metrics;
 import io.helidon.webserver.WebServer;
 import org.slf4j.Logger;
@@ -46,13 +48,11 @@ public final class Floodgate implements AutoCloseable {
     private final WebServer server;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch closeDone = new CountDownLatch(1);
+    /** The Redis ledger when FLOODGATE_REDIS_URL is set, for readiness; otherwise null. */
+    private RedisLedger redisLedger;
 
     private Floodgate(Config config, Clock clock) {
         this.config = config;
-        if (config.redisUrl() != null) {
-            throw new Config.ConfigException("FLOODGATE_REDIS_URL is set, but this build has no Redis ledger yet;"
-                    + " unset it to use the in-process ledger");
-        }
         if (config.kafkaBootstrap() != null) {
             throw new Config.ConfigException("FLOODGATE_KAFKA_BOOTSTRAP is set, but this build has no Kafka order log"
                     + " yet; unset it to write orders straight to the store");
@@ -67,7 +67,18 @@ public final class Floodgate implements AutoCloseable {
         GroupCommitOrderLog writer = null;
         Admission builtAdmission = null;
         try {
-            builtLedger = InMemoryStockLedger.restoredFrom(store, clock);
+            if (config.redisUrl() == null) {
+                builtLedger = InMemoryStockLedger.restoredFrom(store, clock);
+            } else {
+                RedisLedger redis = RedisLedgers.connect(config.redisUrl(), clock, store);
+                builtLedger = redis;
+                this.redisLedger = redis;
+                metrics.counter("floodgate.redis.commands", "Commands sent to Redis", () -> redis.stats().redisCommands());
+                metrics.counter("floodgate.redis.sold.out.local", "Reservations answered by the local sold-out marker",
+                        () -> redis.stats().soldOutLocalAnswers());
+                metrics.gauge("floodgate.redis.unsettled", "Confirms, releases and cancels waiting for Redis",
+                        () -> redis.stats().unsettled());
+            }
             writer = new GroupCommitOrderLog(store, config.writerQueue(), config.writerBatch());
             int initial = Math.min(256, config.maxInFlight());
             ConcurrencyGate gate = new ConcurrencyGate(Math.min(config.minInFlight(), initial), initial, config.maxInFlight());
@@ -148,6 +159,9 @@ public final class Floodgate implements AutoCloseable {
         List<String> down = new ArrayList<>(1);
         if (!store.ping(Duration.ofSeconds(1))) {
             down.add("store");
+        }
+        if (redisLedger != null && !redisLedger.ping(Duration.ofSeconds(1))) {
+            down.add("redis");
         }
         return down;
     }

@@ -1,0 +1,147 @@
+package io.floodgate.redis;
+
+import io.floodgate.core.DependencyUnavailableException;
+import io.floodgate.core.port.OrderStore;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Builds the Redis stock ledger. Everything else in this package is package-private.
+ *
+ * <pre>{@code
+ * RedisLedger ledger = RedisLedgers.connect(
+ *         RedisLedgers.settings("redis://127.0.0.1:6379/0").build(), clock, store);
+ * }</pre>
+ *
+ * URLs: {@code redis://[user:password@]host:port[/db]} (or {@code rediss://} for TLS) for one
+ * server; {@code redis-cluster://host1:port1,host2:port2,...} for Redis Cluster (any reachable
+ * nodes; the rest of the topology is discovered).
+ */
+public final class RedisLedgers {
+
+    private RedisLedgers() {
+    }
+
+    /**
+     * Connects, loads the scripts, and rebuilds from {@code store} whatever Redis does not have
+     * (everything, on a fresh Redis). Returns once the ledger can take orders.
+     *
+     * @param store the orders of record; the ledger rebuilds from it whenever Redis comes back
+     *              empty. Null only for tools and benchmarks that never need a rebuild.
+     * @throws DependencyUnavailableException when Redis does not answer
+     */
+    public static RedisLedger connect(Settings settings, Clock clock, OrderStore store) {
+        Objects.requireNonNull(settings, "settings");
+        Objects.requireNonNull(clock, "clock");
+        return RedisStockLedger.open(settings, clock, store);
+    }
+
+    /** {@link #connect(Settings, Clock, OrderStore)} with the default settings for {@code redisUrl}. */
+    public static RedisLedger connect(String redisUrl, Clock clock, OrderStore store) {
+        return connect(settings(redisUrl).build(), clock, store);
+    }
+
+    public static Settings.Builder settings(String redisUrl) {
+        return new Settings.Builder(redisUrl);
+    }
+
+    /**
+     * How the ledger talks to Redis. Defaults suit production; tests shorten or lengthen them.
+     *
+     * @param url                   where Redis is (see the class comment)
+     * @param namespace             first part of every key ({@code fg:{sku}:item}); lets several
+     *                              ledgers share one database
+     * @param maxCommandTimeout     the longest any one Redis call may take; a reservation also
+     *                              stops at its request's deadline, whichever comes first
+     * @param connectTimeout        TCP connect timeout
+     * @param soldOutRecheck        how long a local sold-out marker answers for its item before
+     *                              one request goes to Redis again (stock may have come back
+     *                              through another instance)
+     * @param soldOutMaxKeys        the largest item (keys plus holders) for which a sold-out marker
+     *                              is kept; larger items always ask Redis
+     * @param definitionLease       how long an item definition may fence the item
+     * @param settleRetention       how long a confirm, release or cancel that failed is retried
+     *                              in the background before it is given up (and logged)
+     */
+    public record Settings(String url, String namespace, Duration maxCommandTimeout, Duration connectTimeout,
+                           Duration soldOutRecheck, int soldOutMaxKeys, Duration definitionLease,
+                           Duration settleRetention) {
+
+        public static final class Builder {
+            private final String url;
+            private String namespace = "fg";
+            private Duration maxCommandTimeout = Duration.ofSeconds(1);
+            private Duration connectTimeout = Duration.ofSeconds(1);
+            private Duration soldOutRecheck = Duration.ofSeconds(1);
+            private int soldOutMaxKeys = 100_000;
+            private Duration definitionLease = Duration.ofSeconds(60);
+            private Duration settleRetention = Duration.ofMinutes(10);
+
+            Builder(String url) {
+                if (url == null || !(url.startsWith("redis://") || url.startsWith("rediss://")
+                        || url.startsWith("redis-cluster://"))) {
+                    throw new IllegalArgumentException("Redis URL must start with redis://, rediss:// or redis-cluster://,"
+                            + " was " + url);
+                }
+                this.url = url;
+            }
+
+            public Builder namespace(String namespace) {
+                if (namespace == null || !namespace.matches("[A-Za-z0-9._:-]{1,64}")) {
+                    throw new IllegalArgumentException("namespace must be 1-64 of [A-Za-z0-9._:-] (no braces: they would"
+                            + " change the hash slot), was " + namespace);
+                }
+                this.namespace = namespace;
+                return this;
+            }
+
+            public Builder maxCommandTimeout(Duration timeout) {
+                this.maxCommandTimeout = positive("maxCommandTimeout", timeout);
+                return this;
+            }
+
+            public Builder connectTimeout(Duration timeout) {
+                this.connectTimeout = positive("connectTimeout", timeout);
+                return this;
+            }
+
+            public Builder soldOutRecheck(Duration recheck) {
+                this.soldOutRecheck = positive("soldOutRecheck", recheck);
+                return this;
+            }
+
+            /** 0 turns the local sold-out marker off. */
+            public Builder soldOutMaxKeys(int maxKeys) {
+                if (maxKeys < 0) {
+                    throw new IllegalArgumentException("soldOutMaxKeys must be >= 0, was " + maxKeys);
+                }
+                this.soldOutMaxKeys = maxKeys;
+                return this;
+            }
+
+            public Builder definitionLease(Duration lease) {
+                this.definitionLease = positive("definitionLease", lease);
+                return this;
+            }
+
+            public Builder settleRetention(Duration retention) {
+                this.settleRetention = positive("settleRetention", retention);
+                return this;
+            }
+
+            public Settings build() {
+                return new Settings(url, namespace, maxCommandTimeout, connectTimeout, soldOutRecheck, soldOutMaxKeys,
+                        definitionLease, settleRetention);
+            }
+
+            private static Duration positive(String name, Duration d) {
+                if (d == null || d.isNegative() || d.isZero()) {
+                    throw new IllegalArgumentException(name + " must be positive, was " + d);
+                }
+                return d;
+            }
+        }
+    }
+}

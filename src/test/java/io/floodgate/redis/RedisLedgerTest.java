@@ -1,0 +1,295 @@
+package io.floodgate.redis;
+
+import io.floodgate.core.Deadline;
+import io.floodgate.core.DependencyUnavailableException;
+import io.floodgate.core.RejectedException;
+import io.floodgate.core.Rejection;
+import io.floodgate.core.domain.ItemSpec;
+import io.floodgate.core.domain.Order;
+import io.floodgate.core.domain.OrderIds;
+import io.floodgate.core.domain.OrderStatus;
+import io.floodgate.core.port.StockLedger.ReserveOutcome;
+import io.floodgate.testing.MutableClock;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * What only the Redis ledger has: the local sold-out marker, the epoch markers and the rebuild
+ * from the store when Redis comes back empty, and failing fast (never hanging) when Redis does not
+ * answer. Destructive cases (kill, pause) run on a redis-server of their own.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class RedisLedgerTest {
+
+    private static final Instant NOW = Instant.parse("2026-11-26T12:00:00Z");
+    private final MutableClock clock = new MutableClock(NOW);
+    private final AtomicLong ticker = new AtomicLong();
+    private final FakeOrderStore store = new FakeOrderStore();
+    private final List<AutoCloseable> closeAfter = new ArrayList<>();
+    private final List<String> namespaces = new ArrayList<>();
+
+    @BeforeAll
+    static void redisAnswers() {
+        RedisTestSupport.requireOrSkip(RedisTestSupport.URL);
+    }
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        for (AutoCloseable c : closeAfter.reversed()) {
+            c.close();
+        }
+        namespaces.forEach(ns -> RedisTestSupport.deleteNamespace(RedisTestSupport.URL, ns));
+    }
+
+    private RedisStockLedger ledger(String namespace, RedisLedgers.Settings.Builder settings) {
+        RedisStockLedger ledger = RedisStockLedger.open(settings.namespace(namespace).build(), clock, store, ticker::get);
+        closeAfter.add(ledger);
+        return ledger;
+    }
+
+    private RedisStockLedger sharedRedisLedger(String namespace) {
+        namespaces.add(namespace);
+        return ledger(namespace,
+                RedisLedgers.settings(RedisTestSupport.URL).soldOutRecheck(Duration.ofSeconds(1)));
+    }
+
+    /** Defines the item in the store and the ledger, as CatalogService does. */
+    private void define(RedisStockLedger ledger, ItemSpec spec) {
+        var definition = ledger.beginDefinition(spec.sku());
+        store.putItem(spec);
+        definition.commit(spec);
+    }
+
+    private static Order order(String key, String user, String sku, int qty) {
+        return new Order(OrderIds.next(NOW.toEpochMilli()), sku, user, qty, OrderStatus.CONFIRMED, NOW, "r", key);
+    }
+
+    /** Reserves, stores and confirms, as OrderService does. */
+    private Order place(RedisStockLedger ledger, String key, String user, String sku, int qty) {
+        Order o = order(key, user, sku, qty);
+        assertThat(ledger.reserve(o, soon())).as("reserve of " + key).isEqualTo(ReserveOutcome.RESERVED);
+        store.insertOrders(List.of(o));
+        ledger.confirm(sku, key);
+        return o;
+    }
+
+    private static Deadline soon() {
+        return Deadline.after(Duration.ofSeconds(5));
+    }
+
+    // ------------------------------------------------------------------ sold-out marker
+
+    @Test
+    void soldOutItemRejectsWithoutTouchingRedis() {
+        RedisStockLedger ledger = sharedRedisLedger(RedisTestSupport.freshNamespace());
+        define(ledger, new ItemSpec("S", "Phone", 2, 1, null, null));
+        place(ledger, "k1", "u1", "S", 1);
+        place(ledger, "k2", "u2", "S", 1);
+        assertThat(ledger.reserve(order("k3", "u3", "S", 1), soon())).isEqualTo(new ReserveOutcome.SoldOut(0));
+        assertThat(ledger.soldOutMarked("S")).as("marker set by the sold-out answer").isTrue();
+
+        long callsBefore = ledger.redisCalls();
+        for (int i = 0; i < 1_000; i++) {
+            assertThat(ledger.reserve(order("flood-" + i, "fan-" + i, "S", 1), soon()))
+                    .isEqualTo(new ReserveOutcome.SoldOut(0));
+        }
+        assertThat(ledger.redisCalls()).as("Redis commands for 1,000 sold-out requests").isEqualTo(callsBefore);
+        assertThat(ledger.stats().soldOutLocalAnswers()).isEqualTo(1_000);
+
+        // Requests that owe another answer still go to Redis, and get it.
+        assertThat(ledger.reserve(order("k9", "u1", "S", 1), soon())).isEqualTo(new ReserveOutcome.LimitReached(1, 1));
+        assertThat(ledger.reserve(order("k1", "u1", "S", 1), soon())).isInstanceOf(ReserveOutcome.Replayed.class);
+        assertThat(ledger.redisCalls()).isEqualTo(callsBefore + 2);
+    }
+
+    @Test
+    void soldOutMarkerLapsesAfterTheRecheckSoStockReturnedByAnotherInstanceIsSold() {
+        String ns = RedisTestSupport.freshNamespace();
+        RedisStockLedger a = sharedRedisLedger(ns);
+        RedisStockLedger b = sharedRedisLedger(ns);
+        define(a, new ItemSpec("S", "Phone", 1, 1, null, null));
+        Order sold = place(a, "k1", "u1", "S", 1);
+        assertThat(a.reserve(order("k2", "u2", "S", 1), soon())).isInstanceOf(ReserveOutcome.SoldOut.class);
+        assertThat(a.soldOutMarked("S")).isTrue();
+
+        b.returnUnits(sold); // the unit comes back through the other instance; a cannot see it
+        assertThat(a.reserve(order("k2", "u2", "S", 1), soon())).as("within the recheck")
+                .isInstanceOf(ReserveOutcome.SoldOut.class);
+
+        ticker.addAndGet(Duration.ofSeconds(1).toNanos());
+        assertThat(a.reserve(order("k2", "u2", "S", 1), soon())).as("after the recheck").isEqualTo(ReserveOutcome.RESERVED);
+    }
+
+    // ------------------------------------------------------------------ losing Redis
+
+    @Test
+    void emptiedRedisAnswersUnavailableUntilRebuiltFromTheStore() throws Exception {
+        String ns = RedisTestSupport.freshNamespace();
+        RedisStockLedger ledger = sharedRedisLedger(ns);
+        define(ledger, new ItemSpec("S", "Phone", 10, 2, null, null));
+        define(ledger, new ItemSpec("T", "Case", 5, 5, NOW.plusSeconds(3600), null));
+        Order kept = place(ledger, "k1", "u1", "S", 2);
+        Order cancelled = place(ledger, "k2", "u2", "S", 1);
+        store.cancel(cancelled.orderId(), NOW);
+        ledger.returnUnits(cancelled);
+        assertThat(ledger.reserve(order("k3", "u3", "S", 1), soon())).isEqualTo(ReserveOutcome.RESERVED); // never stored
+
+        store.holdScans();
+        RedisTestSupport.deleteNamespace(RedisTestSupport.URL, ns); // what a restart without persistence does
+
+        assertThatThrownBy(() -> ledger.reserve(order("k4", "u4", "S", 1), soon()))
+                .isInstanceOfSatisfying(DependencyUnavailableException.class,
+                        e -> assertThat(e.dependency()).isEqualTo("redis"))
+                .hasMessageContaining("no epoch marker");
+        assertThat(store.awaitScan()).as("a rebuild started").isTrue();
+        assertThatThrownBy(() -> ledger.reserve(order("k4", "u4", "S", 1), soon()))
+                .as("while the rebuild is still reading the store")
+                .isInstanceOf(DependencyUnavailableException.class);
+        store.releaseScans();
+
+        awaitRebuilt(() -> ledger.view("S").isPresent());
+        var s = ledger.view("S").orElseThrow();
+        assertThat(s.available()).as("10 less the one live order's 2").isEqualTo(8);
+        assertThat(ledger.held("S", "u1")).isEqualTo(2);
+        assertThat(ledger.held("S", "u2")).isZero();
+        assertThat(ledger.held("S", "u3")).as("the unstored reservation is gone with Redis").isZero();
+        assertThat(ledger.view("T").orElseThrow().spec().startsAt()).isEqualTo(NOW.plusSeconds(3600));
+        assertThat(ledger.views()).hasSize(2);
+        assertThat(ledger.reserve(order("k1", "u1", "S", 2), soon())).isEqualTo(new ReserveOutcome.Replayed(kept.orderId()));
+        assertThat(ledger.reserve(order("k2", "u2", "S", 1), soon())).isEqualTo(new ReserveOutcome.Replayed(cancelled.orderId()));
+        assertThat(ledger.reserve(order("k9", "u1", "S", 1), soon())).isEqualTo(new ReserveOutcome.LimitReached(2, 2));
+        assertThat(ledger.reserve(order("k3", "u3", "S", 1), soon())).as("its key is free again")
+                .isEqualTo(ReserveOutcome.RESERVED);
+        assertThatThrownBy(() -> ledger.beginDefinition("S")).as("locked by its orders, after the rebuild as before")
+                .isInstanceOfSatisfying(RejectedException.class, e -> assertThat(e.rejection()).isEqualTo(Rejection.ITEM_LOCKED));
+    }
+
+    @Test
+    void twoInstancesRebuildingAtOnceCountEveryOrderOnce() throws Exception {
+        String ns = RedisTestSupport.freshNamespace();
+        RedisStockLedger a = sharedRedisLedger(ns);
+        RedisStockLedger b = sharedRedisLedger(ns);
+        define(a, new ItemSpec("S", "Phone", 1_000, 1_000, null, null));
+        for (int i = 0; i < 600; i++) { // more than two restore chunks
+            place(i % 2 == 0 ? a : b, "k" + i, "u" + (i % 7), "S", 1);
+        }
+        store.holdScans();
+        RedisTestSupport.deleteNamespace(RedisTestSupport.URL, ns);
+        assertThatThrownBy(() -> a.reserve(order("x", "ux", "S", 1), soon())).isInstanceOf(DependencyUnavailableException.class);
+        assertThatThrownBy(() -> b.reserve(order("x", "ux", "S", 1), soon())).isInstanceOf(DependencyUnavailableException.class);
+        store.releaseScans(); // both rebuilds now restore the same orders at once
+
+        awaitRebuilt(() -> a.view("S").isPresent() && b.view("S").isPresent());
+        a.rebuildFrom(store); // and a third, after the fact, changes nothing
+        assertThat(b.view("S").orElseThrow().available()).isEqualTo(400);
+        int held = 0;
+        for (int u = 0; u < 7; u++) {
+            held += a.held("S", "u" + u);
+        }
+        assertThat(held).isEqualTo(600);
+    }
+
+    @Test
+    void scriptsFlushedFromRedisAreSentAgain() {
+        RedisTestSupport.requireRedisServerBinary();
+        RedisProcess server = RedisProcess.start();
+        closeAfter.add(server);
+        RedisStockLedger ledger = ledger("fg", RedisLedgers.settings(server.url()));
+        define(ledger, new ItemSpec("S", "Phone", 3, 1, null, null));
+        server.cli("script", "flush");
+        assertThat(ledger.reserve(order("k1", "u1", "S", 1), soon())).isEqualTo(ReserveOutcome.RESERVED);
+        assertThat(ledger.views()).hasSize(1);
+    }
+
+    @Test
+    void rebuildLeavesItemsRedisStillHasAlone() {
+        RedisStockLedger ledger = sharedRedisLedger(RedisTestSupport.freshNamespace());
+        define(ledger, new ItemSpec("S", "Phone", 10, 5, null, null));
+        assertThat(ledger.reserve(order("k1", "u1", "S", 3), soon())).isEqualTo(ReserveOutcome.RESERVED);
+        store.putItem(new ItemSpec("S", "Stale", 99, 1, null, null));
+
+        var rebuilt = ledger.rebuildFrom(store);
+
+        assertThat(rebuilt.restoredItems()).isZero();
+        var s = ledger.view("S").orElseThrow();
+        assertThat(s.spec().name()).isEqualTo("Phone");
+        assertThat(s.available()).as("the pending reservation, which the store has not seen, still holds").isEqualTo(7);
+        assertThat(ledger.held("S", "u1")).isEqualTo(3);
+    }
+
+    @Test
+    void killedRedisFailsFastAndARestartedEmptyOneIsRebuilt() {
+        RedisTestSupport.requireRedisServerBinary();
+        RedisProcess server = RedisProcess.start();
+        closeAfter.add(server);
+        RedisStockLedger ledger = ledger("fg", RedisLedgers.settings(server.url()));
+        define(ledger, new ItemSpec("S", "Phone", 3, 1, null, null));
+        Order kept = place(ledger, "k1", "u1", "S", 1);
+
+        server.kill();
+        for (int i = 0; i < 3; i++) {
+            assertThatThrownBy(() -> ledger.reserve(order("k2", "u2", "S", 1), Deadline.after(Duration.ofSeconds(30))))
+                    .as("while Redis is down: an error, not a wait for the 30 s deadline")
+                    .isInstanceOfSatisfying(DependencyUnavailableException.class,
+                            e -> assertThat(e.dependency()).isEqualTo("redis"));
+        }
+        ledger.confirm("S", "k-unknown"); // settlements never throw; this one is retried in the background
+
+        server.startAgain(); // empty: no persistence
+        awaitRebuilt(() -> ledger.reserve(order("k1", "u1", "S", 1), soon()) instanceof ReserveOutcome.Replayed);
+        assertThat(ledger.reserve(order("k1", "u1", "S", 1), soon())).isEqualTo(new ReserveOutcome.Replayed(kept.orderId()));
+        assertThat(ledger.view("S").orElseThrow().available()).isEqualTo(2);
+        assertThat(ledger.reserve(order("k2", "u2", "S", 1), soon())).isEqualTo(ReserveOutcome.RESERVED);
+    }
+
+    @Test
+    void reserveWhoseReplyIsLateTimesOutAndLeavesNoReservation() {
+        RedisTestSupport.requireRedisServerBinary();
+        RedisProcess server = RedisProcess.start();
+        closeAfter.add(server);
+        RedisStockLedger ledger = ledger("fg",
+                RedisLedgers.settings(server.url()).maxCommandTimeout(Duration.ofMillis(300)));
+        define(ledger, new ItemSpec("S", "Phone", 5, 5, null, null));
+
+        server.cli("client", "pause", "1500", "write"); // Redis takes the command but runs it only later
+        assertThat(ledger.reserve(order("k1", "u1", "S", 1), Deadline.after(Duration.ofMillis(100))))
+                .as("the request's own deadline ran out first").isEqualTo(ReserveOutcome.TIMED_OUT);
+        assertThatThrownBy(() -> ledger.reserve(order("k2", "u2", "S", 2), Deadline.after(Duration.ofSeconds(30))))
+                .as("Redis is slower than maxCommandTimeout: 503, not a 30 s wait")
+                .isInstanceOfSatisfying(DependencyUnavailableException.class, e -> assertThat(e.outcomeUnknown()).isTrue());
+
+        // Both reservations ran once the pause ended; both were undone by the owner-checked release.
+        awaitRebuilt(() -> ledger.unsettled() == 0 && ledger.view("S").orElseThrow().available() == 5);
+        assertThat(ledger.held("S", "u1")).isZero();
+        assertThat(ledger.held("S", "u2")).isZero();
+        assertThat(ledger.reserve(order("k1", "u1", "S", 1), soon())).as("the key is free").isEqualTo(ReserveOutcome.RESERVED);
+    }
+
+    /** Polls (no time assertion: the test's own timeout bounds it) until {@code done} holds. */
+    private static void awaitRebuilt(Supplier<Boolean> done) {
+        while (true) {
+            try {
+                if (done.get()) {
+                    return;
+                }
+            } catch (DependencyUnavailableException notYet) {
+                // still rebuilding, or still reconnecting
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
+    }
+}

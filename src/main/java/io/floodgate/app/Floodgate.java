@@ -70,7 +70,8 @@ public final class Floodgate implements AutoCloseable {
             if (config.redisUrl() == null) {
                 builtLedger = InMemoryStockLedger.restoredFrom(store, clock);
             } else {
-                RedisLedger redis = RedisLedgers.connect(config.redisUrl(), clock, store);
+                RedisLedger redis = RedisLedgers.connect(
+                        RedisLedgers.settings(config.redisUrl()).namespace(config.redisNamespace()).build(), clock, store);
                 builtLedger = redis;
                 this.redisLedger = redis;
                 metrics.counter("floodgate.redis.commands", "Commands sent to Redis", () -> redis.stats().redisCommands());

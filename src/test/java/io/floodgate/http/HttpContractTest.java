@@ -5,6 +5,8 @@ import io.floodgate.testing.Api;
 import io.floodgate.testing.TestFloodgate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.TestInfo;
+import io.floodgate.testing.DistributedMode;
 import org.junit.jupiter.api.Test;
 
 import javax.crypto.Mac;
@@ -47,9 +49,17 @@ class HttpContractTest {
     private static Api api;
     private static TestFloodgate jwtServer;
 
+    private static DistributedMode distributed;
+
+    /** The embedded default here; subclasses run the same suite against other modes. */
     @BeforeAll
-    static void start() {
-        server = TestFloodgate.start();
+    static void start(TestInfo info) {
+        if (info.getTestClass().orElseThrow() == DistributedHttpContractTest.class) {
+            distributed = DistributedMode.create();
+            server = TestFloodgate.start(distributed.environment());
+        } else {
+            server = TestFloodgate.start();
+        }
         api = server.api;
     }
 
@@ -57,8 +67,16 @@ class HttpContractTest {
     static void stop() {
         if (jwtServer != null) {
             jwtServer.close();
+            jwtServer = null;
         }
-        server.close();
+        if (server != null) {
+            server.close();
+            server = null;
+        }
+        if (distributed != null) {
+            distributed.close();
+            distributed = null;
+        }
     }
 
     private static String unique(String prefix) {

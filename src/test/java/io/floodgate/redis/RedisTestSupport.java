@@ -23,14 +23,14 @@ import java.util.concurrent.ThreadLocalRandom;
  * what would disturb others (restarts, pauses, a cluster). Follows {@link Services}: a machine
  * without Redis skips these tests unless FLOODGATE_REQUIRE_SERVICES=1.
  */
-final class RedisTestSupport {
+public final class RedisTestSupport {
 
-    static final String URL = System.getenv().getOrDefault("FLOODGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/9");
+    public static final String URL = System.getenv().getOrDefault("FLOODGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/9");
 
     private RedisTestSupport() {
     }
 
-    static void requireOrSkip(String url) {
+    public static void requireOrSkip(String url) {
         RedisClient client = RedisClient.create(RedisURI.create(url));
         try (StatefulRedisConnection<String, String> c = client.connect()) {
             c.sync().ping();
@@ -54,12 +54,12 @@ final class RedisTestSupport {
         Assumptions.abort(message + "; skipped (set FLOODGATE_REQUIRE_SERVICES=1 to fail instead)");
     }
 
-    static String freshNamespace() {
+    public static String freshNamespace() {
         return "fgtest-" + Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
     }
 
     /** Deletes every key of {@code namespace} on a single server (SCAN + UNLINK; no FLUSHDB). */
-    static void deleteNamespace(String url, String namespace) {
+    public static void deleteNamespace(String url, String namespace) {
         RedisClient client = RedisClient.create(RedisURI.create(url));
         try (StatefulRedisConnection<String, String> c = client.connect()) {
             ScanCursor cursor = ScanCursor.INITIAL;

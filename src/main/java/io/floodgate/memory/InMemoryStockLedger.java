@@ -103,6 +103,10 @@ public final class InMemoryStockLedger implements StockLedger {
             return ReserveOutcome.UNKNOWN_ITEM;
         }
         String key = order.idempotencyKey();
+        ReserveOutcome early = soldOutWithoutClaim(book, order);
+        if (early != null) {
+            return early;
+        }
         while (true) {
             KeyEntry mine = new KeyEntry(order.orderId(), order.userId(), order.quantity(), KeyEntry.PENDING);
             KeyEntry prior = book.keys.putIfAbsent(key, mine);
@@ -125,6 +129,31 @@ public final class InMemoryStockLedger implements StockLedger {
             }
             return outcome;
         }
+    }
+
+    /**
+     * The sold-out fast path, before a key is claimed: when the item cannot serve this quantity
+     * and the key is unknown, the verdict needs no key entry (nothing to allocate, insert and
+     * remove). Returns null when the full path must decide: stock may suffice, the key is known
+     * (a replay or 422 comes first), or the item is fenced or off sale (checked there).
+     * The verdict is the one the full path would give at the moment {@code available} is read.
+     */
+    private ReserveOutcome soldOutWithoutClaim(ItemBook book, Order order) {
+        long available = book.available.get();
+        if (available == FENCED || available >= order.quantity() || book.removed
+                || book.keys.containsKey(order.idempotencyKey())) {
+            return null;
+        }
+        long now = clock.millis();
+        if (now < book.startsAtMillis || now >= book.endsAtMillis) {
+            return ReserveOutcome.NOT_ON_SALE;
+        }
+        ItemSpec spec = book.spec;
+        Integer held = book.held.get(order.userId());
+        int h = held == null ? 0 : held;
+        return h + order.quantity() > spec.perUserLimit()
+                ? new ReserveOutcome.LimitReached(h, spec.perUserLimit())
+                : new ReserveOutcome.SoldOut(available);
     }
 
     private ReserveOutcome take(ItemBook book, Order order, Deadline deadline) {

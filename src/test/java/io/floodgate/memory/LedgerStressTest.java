@@ -1,38 +1,17 @@
 package io.floodgate.memory;
 
-import io.floodgate.core.Deadline;
-import io.floodgate.core.RejectedException;
-import io.floodgate.core.domain.ItemSpec;
-import io.floodgate.core.domain.ItemView;
-import io.floodgate.core.domain.Order;
-import io.floodgate.core.domain.OrderIds;
-import io.floodgate.core.domain.OrderStatus;
-import io.floodgate.core.port.StockLedger.ReserveOutcome;
+import io.floodgate.testing.LedgerStress;
 import io.floodgate.testing.Seeds;
 import org.junit.jupiter.api.Test;
 
 import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Random;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicBoolean;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The ledger's invariants under real concurrency and randomised schedules: thousands of virtual
- * threads reserving (with duplicated keys), confirming, releasing, cancelling and restocking at
- * once, over many rounds. After each round: stock = available + units of live orders, per item;
- * no user over the limit; one order per key.
+ * The in-process ledger's invariants under real concurrency and randomised schedules (the shared
+ * round of {@link LedgerStress}, which the Redis ledger runs too): thousands of virtual threads
+ * reserving with duplicated keys, confirming, releasing, cancelling and restocking at once, over
+ * many rounds. After each round: stock = available + units of live orders, per item; no user
+ * over the limit; one order per key.
  */
 class LedgerStressTest {
 
@@ -43,114 +22,8 @@ class LedgerStressTest {
     void invariantsHoldUnderConcurrentReserveConfirmReleaseCancelAndRestock() throws Exception {
         long seed = Seeds.seed("ledger.seed");
         for (int round = 0; round < ROUNDS; round++) {
-            runRound(seed + round);
+            LedgerStress.runRound(seed + round, OPERATIONS, () -> new InMemoryStockLedger(Clock.systemUTC()),
+                    (ledger, sku, user) -> ((InMemoryStockLedger) ledger).held(sku, user));
         }
-    }
-
-    private record Confirmed(Order order, AtomicBoolean cancelled) {
-    }
-
-    private void runRound(long seed) throws Exception {
-        String context = "seed " + seed;
-        Random random = new Random(seed);
-        InMemoryStockLedger ledger = new InMemoryStockLedger(Clock.systemUTC());
-        int itemCount = 1 + random.nextInt(4);
-        Map<String, Integer> limits = new HashMap<>();
-        for (int i = 0; i < itemCount; i++) {
-            String sku = "S" + i;
-            int limit = 1 + random.nextInt(4);
-            limits.put(sku, limit);
-            ledger.beginDefinition(sku).commit(new ItemSpec(sku, sku, random.nextInt(150), limit, null, null));
-        }
-        int users = 1 + random.nextInt(60);
-        int keys = 50 + random.nextInt(400);
-
-        ConcurrentHashMap<String, Confirmed> confirmedByKey = new ConcurrentHashMap<>();
-        CopyOnWriteArrayList<String> violations = new CopyOnWriteArrayList<>();
-        List<Confirmed> confirmedList = new CopyOnWriteArrayList<>();
-
-        long[] opSeeds = random.longs(OPERATIONS).toArray();
-        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (long opSeed : opSeeds) {
-                pool.submit(() -> {
-                    Random r = new Random(opSeed);
-                    String sku = "S" + r.nextInt(itemCount);
-                    int op = r.nextInt(100);
-                    if (op < 80) {
-                        String key = "k" + r.nextInt(keys);
-                        // The same key always carries the same body, as a client retry would.
-                        int keyHash = (sku + key).hashCode() & 0x7fffffff;
-                        String user = "u" + keyHash % users;
-                        int qty = 1 + keyHash % 2;
-                        Order order = new Order(OrderIds.next(System.currentTimeMillis()), sku, user, qty,
-                                OrderStatus.CONFIRMED, Instant.now(), "r", key);
-                        ReserveOutcome outcome = ledger.reserve(order, Deadline.after(Duration.ofSeconds(30)));
-                        if (outcome == ReserveOutcome.RESERVED) {
-                            if (ThreadLocalRandom.current().nextBoolean()) {
-                                Thread.yield();
-                            }
-                            if (r.nextInt(10) < 8) {
-                                Confirmed c = new Confirmed(order, new AtomicBoolean());
-                                Confirmed prior = confirmedByKey.putIfAbsent(sku + "/" + key, c);
-                                if (prior != null) {
-                                    violations.add("key " + sku + "/" + key + " reserved twice: " + prior.order.orderId()
-                                            + " and " + order.orderId());
-                                }
-                                confirmedList.add(c);
-                                ledger.confirm(sku, key);
-                            } else {
-                                ledger.release(sku, key);
-                            }
-                        } else if (outcome instanceof ReserveOutcome.Replayed(String orderId)) {
-                            Confirmed c = confirmedByKey.get(sku + "/" + key);
-                            if (c == null || !c.order.orderId().equals(orderId)) {
-                                violations.add("replay of " + sku + "/" + key + " named " + orderId + " but confirmed was " + c);
-                            }
-                        } else if (outcome instanceof ReserveOutcome.KeyReused) {
-                            violations.add("same body was called a reused key: " + sku + "/" + key);
-                        }
-                    } else if (op < 92) {
-                        if (!confirmedList.isEmpty()) {
-                            Confirmed c = confirmedList.get(r.nextInt(confirmedList.size()));
-                            if (c.cancelled.compareAndSet(false, true)) {
-                                ledger.returnUnits(c.order);
-                            }
-                        }
-                    } else {
-                        try {
-                            ledger.adjustStock(sku, r.nextInt(11) - 5);
-                        } catch (RejectedException soldOut) {
-                            // fewer available than the removal asked for: fine
-                        }
-                    }
-                    return null;
-                });
-            }
-        }
-
-        assertThat(violations).as(context).isEmpty();
-        for (ItemView view : ledger.views()) {
-            String sku = view.spec().sku();
-            long live = 0;
-            Map<String, Integer> heldByUser = new HashMap<>();
-            for (Confirmed c : confirmedList) {
-                if (c.order.sku().equals(sku) && !c.cancelled.get()) {
-                    live += c.order.quantity();
-                    heldByUser.merge(c.order.userId(), c.order.quantity(), Integer::sum);
-                }
-            }
-            assertThat(view.available()).as(context + ": available of " + sku).isGreaterThanOrEqualTo(0);
-            assertThat(view.spec().stock()).as(context + ": stock = available + live units, " + sku)
-                    .isEqualTo(view.available() + live);
-            for (int u = 0; u < users; u++) {
-                String user = "u" + u;
-                int expected = heldByUser.getOrDefault(user, 0);
-                assertThat(ledger.held(sku, user)).as(context + ": held by " + user + " of " + sku).isEqualTo(expected);
-                assertThat(expected).as(context + ": limit of " + user + " on " + sku).isLessThanOrEqualTo(limits.get(sku));
-            }
-        }
-        List<String> ids = new ArrayList<>();
-        confirmedList.forEach(c -> ids.add(c.order.orderId()));
-        assertThat(ids).as(context).doesNotHaveDuplicates();
     }
 }

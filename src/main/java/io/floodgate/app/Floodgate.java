@@ -11,6 +11,8 @@ import io.floodgate.flow.Breakers;
 import io.floodgate.flow.ConcurrencyGate;
 import io.floodgate.http.HttpApi;
 import io.floodgate.jdbc.JdbcStores;
+import io.floodgate.kafka.KafkaOrderLog;
+import io.floodgate.kafka.KafkaOrderLogs;
 import io.floodgate.memory.InMemoryStockLedger;
 import io.floodgate.redis.RedisLedger;
 import io.floodgate.redis.RedisLedgers;
@@ -50,13 +52,12 @@ public final class Floodgate implements AutoCloseable {
     private final CountDownLatch closeDone = new CountDownLatch(1);
     /** The Redis ledger when FLOODGATE_REDIS_URL is set, for readiness; otherwise null. */
     private RedisLedger redisLedger;
+    /** The Kafka order log when FLOODGATE_KAFKA_BOOTSTRAP is set, for readiness; otherwise null. */
+    private KafkaOrderLog kafkaLog;
+    private static final Duration LOG_DRAIN_TIMEOUT = Duration.ofSeconds(60);
 
     private Floodgate(Config config, Clock clock) {
         this.config = config;
-        if (config.kafkaBootstrap() != null) {
-            throw new Config.ConfigException("FLOODGATE_KAFKA_BOOTSTRAP is set, but this build has no Kafka order log"
-                    + " yet; unset it to write orders straight to the store");
-        }
         this.metrics = new Metrics();
         this.breakers = new Breakers(config.slowCall(), config.breakerOpen());
         OrderStore rawStore = config.dbUrl() == null
@@ -65,13 +66,35 @@ public final class Floodgate implements AutoCloseable {
         this.store = breakers.guardStore(rawStore);
         StockLedger builtLedger = null;
         GroupCommitOrderLog writer = null;
+        KafkaOrderLog kafka = null;
         Admission builtAdmission = null;
         try {
+            // the log comes before the ledger: a ledger rebuilt from the store must first see the
+            // store hold every order the log acknowledged
+            OrderLog builtLog;
+            if (config.kafkaBootstrap() == null) {
+                writer = new GroupCommitOrderLog(store, config.writerQueue(), config.writerBatch());
+                builtLog = writer;
+            } else {
+                kafka = KafkaOrderLogs.start(KafkaOrderLogs.settings(config.kafkaBootstrap())
+                        .topic(config.kafkaTopic())
+                        .group(config.kafkaGroup())
+                        .partitions(config.kafkaPartitions())
+                        .consumers(config.kafkaConsumers())
+                        .maxInFlight(config.writerQueue())
+                        .maxBatch(config.writerBatch())
+                        .build(), store);
+                this.kafkaLog = kafka;
+                builtLog = breakers.guardLog("kafka", kafka);
+            }
+            Runnable drainLog = drainLog(builtLog);
             if (config.redisUrl() == null) {
+                drainLog.run();
                 builtLedger = InMemoryStockLedger.restoredFrom(store, clock);
             } else {
                 RedisLedger redis = RedisLedgers.connect(
-                        RedisLedgers.settings(config.redisUrl()).namespace(config.redisNamespace()).build(), clock, store);
+                        RedisLedgers.settings(config.redisUrl()).namespace(config.redisNamespace())
+                                .beforeRebuild(drainLog).build(), clock, store);
                 builtLedger = redis;
                 this.redisLedger = redis;
                 metrics.counter("floodgate.redis.commands", "Commands sent to Redis", () -> redis.stats().redisCommands());
@@ -80,15 +103,14 @@ public final class Floodgate implements AutoCloseable {
                 metrics.gauge("floodgate.redis.unsettled", "Confirms, releases and cancels waiting for Redis",
                         () -> redis.stats().unsettled());
             }
-            writer = new GroupCommitOrderLog(store, config.writerQueue(), config.writerBatch());
             int initial = Math.min(256, config.maxInFlight());
             ConcurrencyGate gate = new ConcurrencyGate(Math.min(config.minInFlight(), initial), initial, config.maxInFlight());
             builtAdmission = new Admission(config.userRate(), config.userBurst(), config.globalRate(), gate, breakers,
                     config.maxTrackedUsers());
             this.ledger = builtLedger;
-            this.orderLog = writer;
+            this.orderLog = builtLog;
             this.admission = builtAdmission;
-            registerGauges(writer);
+            registerGauges(writer, kafka);
 
             OrderService orders = new OrderService(ledger, orderLog, store, clock);
             CatalogService catalog = new CatalogService(ledger, store);
@@ -113,6 +135,9 @@ public final class Floodgate implements AutoCloseable {
             if (writer != null) {
                 writer.close();
             }
+            if (kafka != null) {
+                kafka.close();
+            }
             if (builtAdmission != null) {
                 builtAdmission.close();
             }
@@ -125,12 +150,47 @@ public final class Floodgate implements AutoCloseable {
         }
     }
 
-    private void registerGauges(GroupCommitOrderLog writer) {
-        metrics.gauge("floodgate.writer.queue.depth", "Orders waiting for the group-commit writer", writer::depth);
-        metrics.counter("floodgate.orders.persisted", "Orders written to the store", writer::persisted);
-        metrics.counter("floodgate.writer.batches", "Group-commit batches written", writer::batches);
-        metrics.counter("floodgate.writer.failed.batches", "Group-commit batches that failed", writer::failedBatches);
-        metrics.counter("floodgate.writer.doubtful.batches", "Batches whose commit was in doubt and was settled by reading back", writer::inDoubtBatches);
+    /**
+     * Waits (up to a minute) until the order log has stored every order it acknowledged, so that
+     * a ledger rebuilt from the store counts them; throws when it cannot, so that no ledger is
+     * built from a store that misses acknowledged orders.
+     */
+    private static Runnable drainLog(OrderLog log) {
+        return () -> {
+            long start = System.nanoTime();
+            if (!log.awaitStored(io.floodgate.core.Deadline.after(LOG_DRAIN_TIMEOUT))) {
+                throw new io.floodgate.core.DependencyUnavailableException("kafka", "the order log did not write every"
+                        + " acknowledged order to the store within " + LOG_DRAIN_TIMEOUT.toSeconds() + " s; the"
+                        + " ledger cannot be rebuilt from the store until it does");
+            }
+            long took = Duration.ofNanos(System.nanoTime() - start).toMillis();
+            if (took > 100) {
+                LOG.info("order log drained into the store in {} ms before rebuilding the ledger", took);
+            }
+        };
+    }
+
+    private void registerGauges(GroupCommitOrderLog writer, KafkaOrderLog kafka) {
+        if (writer != null) {
+            metrics.gauge("floodgate.writer.queue.depth", "Orders waiting for the group-commit writer", writer::depth);
+            metrics.counter("floodgate.orders.persisted", "Orders written to the store", writer::persisted);
+            metrics.counter("floodgate.writer.batches", "Group-commit batches written", writer::batches);
+            metrics.counter("floodgate.writer.failed.batches", "Group-commit batches that failed", writer::failedBatches);
+            metrics.counter("floodgate.writer.doubtful.batches", "Batches whose commit was in doubt and was settled by reading back", writer::inDoubtBatches);
+        }
+        if (kafka != null) {
+            metrics.gauge("floodgate.writer.queue.depth", "Orders sent to Kafka and not yet acknowledged", kafka::depth);
+            metrics.counter("floodgate.orders.persisted", "Orders written to the store by this instance's Kafka consumers",
+                    () -> kafka.stats().stored());
+            metrics.counter("floodgate.writer.batches", "Store batches written by this instance's Kafka consumers",
+                    () -> kafka.stats().batches());
+            metrics.counter("floodgate.kafka.acknowledged", "Orders the Kafka brokers acknowledged", () -> kafka.stats().acknowledged());
+            metrics.counter("floodgate.kafka.store.retries", "Consumer store writes that failed and were retried",
+                    () -> kafka.stats().storeRetries());
+            metrics.counter("floodgate.kafka.dead.lettered", "Records sent to the dead-letter topic", () -> kafka.stats().deadLettered());
+            metrics.counter("floodgate.kafka.settled.by.store", "Orders whose Kafka send failed and were written to the store directly",
+                    () -> kafka.stats().settledByStore());
+        }
         metrics.gauge("floodgate.admission.in.flight", "Requests in flight under the adaptive concurrency limit", admission::inFlight);
         metrics.gauge("floodgate.admission.limit", "The adaptive concurrency limit", admission::limit);
         breakers.states().keySet().forEach(dependency -> {
@@ -163,6 +223,9 @@ public final class Floodgate implements AutoCloseable {
         }
         if (redisLedger != null && !redisLedger.ping(Duration.ofSeconds(1))) {
             down.add("redis");
+        }
+        if (kafkaLog != null && !kafkaLog.ping(Duration.ofSeconds(1))) {
+            down.add("kafka");
         }
         return down;
     }
@@ -214,6 +277,8 @@ public final class Floodgate implements AutoCloseable {
         }
         if (orderLog instanceof GroupCommitOrderLog writer) {
             writer.close(config.drainTimeout());
+        } else if (kafkaLog != null) {
+            kafkaLog.close(config.drainTimeout());
         } else {
             orderLog.close();
         }

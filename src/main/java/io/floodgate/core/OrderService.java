@@ -14,6 +14,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.function.Predicate;
 
 /**
@@ -30,6 +31,8 @@ public final class OrderService {
     private final OrderStore store;
     private final Clock clock;
     private final OrderLog.Settlement settlement;
+    /** How long a read outside any request waits for the log to catch up. */
+    private static final java.time.Duration DEFAULT_READ_BUDGET = java.time.Duration.ofSeconds(1);
 
     public OrderService(StockLedger ledger, OrderLog log, OrderStore store, Clock clock) {
         this.ledger = Objects.requireNonNull(ledger, "ledger");
@@ -120,20 +123,45 @@ public final class OrderService {
     }
 
     private Order replayedOrder(String orderId, PlaceOrder request) {
-        return store.order(orderId).orElseThrow(() -> new DependencyUnavailableException("store",
+        return findOrder(orderId).orElseThrow(() -> new DependencyUnavailableException("store",
                 "order " + orderId + " for key " + request.idempotencyKey() + " is durable but not yet readable"));
+    }
+
+    /**
+     * The order from the store; when the store does not have it, after the log has stored
+     * everything it acknowledged before now (an order answered 202 a moment ago is readable at
+     * once, from any instance).
+     */
+    private Optional<Order> findOrder(String orderId) {
+        Optional<Order> stored = store.order(orderId);
+        if (stored.isPresent()) {
+            return stored;
+        }
+        awaitLogStored();
+        return store.order(orderId);
+    }
+
+    private void awaitLogStored() {
+        Deadline deadline = RequestContext.CURRENT.isBound() ? RequestContext.CURRENT.get().deadline()
+                : Deadline.after(DEFAULT_READ_BUDGET);
+        if (!log.awaitStored(deadline)) {
+            throw new RejectedException(Rejection.DEADLINE_EXCEEDED, "the order log has not yet written every"
+                    + " accepted order to the store; retry to read it");
+        }
     }
 
     /** The order, if the caller may see it. */
     public Order order(String orderId, Predicate<String> mayAccessUser) {
-        Order order = store.order(orderId).orElseThrow(() -> unknownOrder(orderId));
+        Order order = findOrder(orderId).orElseThrow(() -> unknownOrder(orderId));
         if (!mayAccessUser.test(order.userId())) {
             throw new RejectedException(Rejection.FORBIDDEN, "order " + orderId + " belongs to another user");
         }
         return order;
     }
 
+    /** The user's orders, newest first, including those accepted by the log a moment ago. */
     public List<Order> ordersOfUser(String userId, int limit) {
+        awaitLogStored();
         return store.ordersOfUser(userId, limit);
     }
 

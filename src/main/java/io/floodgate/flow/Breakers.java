@@ -22,9 +22,16 @@ import java.util.Optional;
 public final class Breakers {
 
     private final CircuitBreaker store;
+    private final Duration slowCall;
+    private final Duration openFor;
+    /** Breakers by dependency name, in the order they were made; written only while wiring. */
+    private final Map<String, CircuitBreaker> all = new java.util.concurrent.ConcurrentHashMap<>();
 
     public Breakers(Duration slowCall, Duration openFor) {
+        this.slowCall = slowCall;
+        this.openFor = openFor;
         this.store = CircuitBreaker.of("store", config(slowCall, openFor));
+        all.put("store", store);
     }
 
     static CircuitBreakerConfig config(Duration slowCall, Duration openFor) {
@@ -47,15 +54,36 @@ public final class Breakers {
         return new GuardedOrderStore(raw, store);
     }
 
+    /**
+     * An order log that answers before the store (Kafka), behind a breaker of its own named
+     * {@code dependency}. The direct log needs none: its failures are the store's.
+     */
+    public io.floodgate.core.port.OrderLog guardLog(String dependency, io.floodgate.core.port.OrderLog raw) {
+        CircuitBreaker breaker = CircuitBreaker.of(dependency, config(slowCall, openFor));
+        if (all.putIfAbsent(dependency, breaker) != null) {
+            throw new IllegalStateException("a breaker for " + dependency + " exists already");
+        }
+        return new GuardedOrderLog(raw, breaker);
+    }
+
     /** The name of a dependency whose breaker is open now, if any. */
     public Optional<String> openDependency() {
-        return store.getState() == CircuitBreaker.State.OPEN ? Optional.of("store") : Optional.empty();
+        if (store.getState() == CircuitBreaker.State.OPEN) {
+            return Optional.of("store");
+        }
+        for (CircuitBreaker breaker : all.values()) {
+            if (breaker.getState() == CircuitBreaker.State.OPEN) {
+                return Optional.of(breaker.getName());
+            }
+        }
+        return Optional.empty();
     }
 
     /** Every breaker's state, by dependency. */
     public Map<String, CircuitBreaker.State> states() {
         Map<String, CircuitBreaker.State> states = new LinkedHashMap<>();
         states.put("store", store.getState());
+        all.forEach((name, breaker) -> states.putIfAbsent(name, breaker.getState()));
         return states;
     }
 

@@ -64,10 +64,12 @@ public final class RedisLedgers {
      * @param definitionLease       how long an item definition may fence the item
      * @param settleRetention       how long a confirm, release or cancel that failed is retried
      *                              in the background before it is given up (and logged)
+     * @param beforeRebuild         run before a rebuild reads the store: waits until the order
+     *                              log has stored every order it acknowledged, or throws
      */
     public record Settings(String url, String namespace, Duration maxCommandTimeout, Duration connectTimeout,
                            Duration soldOutRecheck, int soldOutMaxKeys, Duration definitionLease,
-                           Duration settleRetention) {
+                           Duration settleRetention, Runnable beforeRebuild) {
 
         public static final class Builder {
             private final String url;
@@ -78,6 +80,7 @@ public final class RedisLedgers {
             private int soldOutMaxKeys = 100_000;
             private Duration definitionLease = Duration.ofSeconds(60);
             private Duration settleRetention = Duration.ofMinutes(10);
+            private Runnable beforeRebuild = () -> { };
 
             Builder(String url) {
                 if (url == null || !(url.startsWith("redis://") || url.startsWith("rediss://")
@@ -131,9 +134,14 @@ public final class RedisLedgers {
                 return this;
             }
 
+            public Builder beforeRebuild(Runnable beforeRebuild) {
+                this.beforeRebuild = java.util.Objects.requireNonNull(beforeRebuild, "beforeRebuild");
+                return this;
+            }
+
             public Settings build() {
                 return new Settings(url, namespace, maxCommandTimeout, connectTimeout, soldOutRecheck, soldOutMaxKeys,
-                        definitionLease, settleRetention);
+                        definitionLease, settleRetention, beforeRebuild);
             }
 
             private static Duration positive(String name, Duration d) {

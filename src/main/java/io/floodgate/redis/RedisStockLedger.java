@@ -550,6 +550,9 @@ final class RedisStockLedger implements RedisLedger {
 
     @Override
     public Rebuilt rebuildFrom(OrderStore store) {
+        // orders already acknowledged by a log that answers before the store (Kafka) must be in
+        // the store before it is read, or their units would be counted as available again
+        settings.beforeRebuild().run();
         return rebuild(store::forEachItem, store::forEachOrder);
     }
 

@@ -28,4 +28,15 @@ public final class TestKafka {
         }
         return bootstrap.trim();
     }
+
+    /** Deletes the topics, best effort (a test's leftovers must not fill the broker's disk). */
+    public static void deleteTopics(String bootstrap, String... topics) {
+        java.util.Properties p = new java.util.Properties();
+        p.put("bootstrap.servers", bootstrap);
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(p)) {
+            admin.deleteTopics(java.util.List.of(topics)).all().get(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // best effort
+        }
+    }
 }

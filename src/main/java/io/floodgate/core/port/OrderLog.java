@@ -25,6 +25,20 @@ public interface OrderLog extends AutoCloseable {
         void dropped(Order order);
     }
 
+    /**
+     * Waits until every order this log acknowledged ({@link AppendOutcome.Logged}) before the call,
+     * on any instance, is in the order store, or until {@code deadline}.
+     *
+     * <p>A log that answers only once an order is stored (the direct log) is always caught up. A
+     * log that answers earlier (Kafka: 202 ACCEPTED) uses this to make an accepted order readable
+     * and cancellable at once, and to let a ledger rebuild from a store that holds everything.
+     *
+     * @return true when caught up, false when the deadline passed first
+     */
+    default boolean awaitStored(Deadline deadline) {
+        return true;
+    }
+
     /** Orders accepted but not yet written, for metrics and admission. */
     int depth();
 

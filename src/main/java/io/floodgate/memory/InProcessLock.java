@@ -1,5 +1,6 @@
 package io.floodgate.memory;
 
+import io.floodgate.core.LeaseLoss;
 import io.floodgate.core.port.Lock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -8,7 +9,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -32,7 +32,6 @@ import java.util.concurrent.TimeUnit;
 public final class InProcessLock implements Lock {
 
     private static final Logger LOG = LoggerFactory.getLogger(InProcessLock.class);
-    private static final long MIN_LEASE_MILLIS = 30;
 
     private final Clock clock;
     private final ConcurrentHashMap<String, Slot> slots = new ConcurrentHashMap<>();
@@ -52,7 +51,7 @@ public final class InProcessLock implements Lock {
 
     @Override
     public Acquisition tryAcquire(String name, Duration lease) {
-        long leaseMillis = checkLease(name, lease);
+        long leaseMillis = Lock.leaseMillis(name, lease);
         if (closed) {
             throw new IllegalStateException("the lock is closed; cannot acquire " + name);
         }
@@ -72,16 +71,6 @@ public final class InProcessLock implements Lock {
         return new Acquisition.Acquired(held);
     }
 
-    static long checkLease(String name, Duration lease) {
-        if (name == null || !name.matches("[A-Za-z0-9._:-]{1,64}")) {
-            throw new IllegalArgumentException("lock name must be 1-64 of [A-Za-z0-9._:-], was " + name);
-        }
-        if (lease == null || lease.toMillis() < MIN_LEASE_MILLIS) {
-            throw new IllegalArgumentException("lease must be at least " + MIN_LEASE_MILLIS + " ms, was " + lease);
-        }
-        return lease.toMillis();
-    }
-
     @Override
     public void close() {
         closed = true;
@@ -96,7 +85,7 @@ public final class InProcessLock implements Lock {
         private final long leaseMillis;
         private final Thread renewer;
         private final CountDownLatch closing = new CountDownLatch(1);
-        private final CompletableFuture<Void> lost = new CompletableFuture<>();
+        private final LeaseLoss loss;
         private volatile boolean renewalSuspended;
 
         Held(String name, Slot slot, long token, long leaseMillis) {
@@ -104,6 +93,7 @@ public final class InProcessLock implements Lock {
             this.slot = slot;
             this.token = token;
             this.leaseMillis = leaseMillis;
+            this.loss = new LeaseLoss(e -> LOG.error("a listener for the loss of lock {} failed", name, e));
             this.renewer = Thread.ofVirtual().name("lock-renew-" + name + "-" + token).unstarted(this::keep);
         }
 
@@ -119,7 +109,7 @@ public final class InProcessLock implements Lock {
 
         @Override
         public boolean isHeld() {
-            if (closing.getCount() == 0 || lost.isDone()) {
+            if (closing.getCount() == 0 || loss.ended()) {
                 return false;
             }
             synchronized (slot) {
@@ -129,13 +119,7 @@ public final class InProcessLock implements Lock {
 
         @Override
         public void onLost(Runnable listener) {
-            lost.thenRun(() -> {
-                try {
-                    listener.run();
-                } catch (RuntimeException e) {
-                    LOG.error("a listener for the loss of lock {} failed", name, e);
-                }
-            });
+            loss.onLost(listener);
         }
 
         /** From now on renewals do not extend the lease, as if the holder were cut off. */
@@ -147,11 +131,11 @@ public final class InProcessLock implements Lock {
             try {
                 while (!closing.await(Math.max(1, leaseMillis / 3), TimeUnit.MILLISECONDS)) {
                     if (!renew()) {
-                        if (!lost.isDone()) {
+                        if (!loss.ended()) {
                             LOG.warn("lock {} (token {}) was lost: its lease ran out or another holder took it",
                                     name, token);
                         }
-                        lost.complete(null); // no-op once closed: close() cancels it
+                        loss.report();
                         return;
                     }
                 }
@@ -179,7 +163,7 @@ public final class InProcessLock implements Lock {
                 return;
             }
             closing.countDown();
-            lost.cancel(false); // a closed lease is not lost: its listeners never run
+            loss.close(); // a closed lease is not lost: its listeners never run
             synchronized (slot) {
                 if (slot.holder == this) {
                     slot.holder = null;

@@ -1,6 +1,7 @@
 package io.floodgate.redis;
 
 import io.floodgate.core.DependencyUnavailableException;
+import io.floodgate.core.LeaseLoss;
 import io.floodgate.core.port.Lock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -9,7 +10,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -48,7 +48,6 @@ import java.util.concurrent.TimeUnit;
 final class RedisLock implements Lock {
 
     private static final Logger LOG = LoggerFactory.getLogger(RedisLock.class);
-    private static final long MIN_LEASE_MILLIS = 30;
 
     private final Redis redis;
     private final String namespace;
@@ -62,24 +61,18 @@ final class RedisLock implements Lock {
 
     @Override
     public Acquisition tryAcquire(String name, Duration lease) {
-        if (name == null || !name.matches("[A-Za-z0-9._:-]{1,64}")) {
-            throw new IllegalArgumentException("lock name must be 1-64 of [A-Za-z0-9._:-] (no braces: they would"
-                    + " change the hash slot), was " + name);
-        }
-        if (lease == null || lease.toMillis() < MIN_LEASE_MILLIS) {
-            throw new IllegalArgumentException("lease must be at least " + MIN_LEASE_MILLIS + " ms, was " + lease);
-        }
+        long leaseMillis = Lock.leaseMillis(name, lease);
         if (closed) {
             throw new IllegalStateException("the lock is closed; cannot acquire " + name);
         }
         String prefix = namespace + ":{lock:" + name + "}:";
         String[] keys = {prefix + "owner", prefix + "token"};
         String owner = UUID.randomUUID().toString();
-        String leaseMillis = Long.toString(lease.toMillis());
         long sentAt = System.nanoTime();
         List<Object> reply;
         try {
-            reply = redis.eval(Script.LOCK_ACQUIRE, keys, redis.maxTimeoutNanos(), owner, leaseMillis);
+            reply = redis.eval(Script.LOCK_ACQUIRE, keys, redis.maxTimeoutNanos(), owner,
+                    Long.toString(leaseMillis));
         } catch (DependencyUnavailableException e) {
             if (e.outcomeUnknown()) {
                 // The SET may have run: give it back rather than leave it to expire unrenewed. Sent
@@ -91,7 +84,7 @@ final class RedisLock implements Lock {
         if (((Long) reply.getFirst()) == 0) {
             return Acquisition.BUSY;
         }
-        RedisLease held = new RedisLease(name, keys, owner, (Long) reply.get(1), lease.toMillis(), sentAt);
+        RedisLease held = new RedisLease(name, keys, owner, (Long) reply.get(1), leaseMillis, sentAt);
         open.add(held);
         held.renewer.start();
         return new Acquisition.Acquired(held);
@@ -107,8 +100,12 @@ final class RedisLock implements Lock {
         }
     }
 
+    /** Releases what it holds, then closes the connection. Idempotent. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
         open.forEach(RedisLease::close);
         redis.close();
@@ -125,7 +122,7 @@ final class RedisLock implements Lock {
         private final long validityNanos;
         private final Thread renewer;
         private final CountDownLatch closing = new CountDownLatch(1);
-        private final CompletableFuture<Void> lost = new CompletableFuture<>();
+        private final LeaseLoss loss;
         /** Until when (System.nanoTime) the lease is surely still ours. */
         private volatile long validUntil;
         private volatile boolean renewalSuspended;
@@ -139,6 +136,7 @@ final class RedisLock implements Lock {
             this.leaseMillis = Long.toString(leaseMillis);
             this.validityNanos = leaseNanos - leaseNanos / 100 - TimeUnit.MILLISECONDS.toNanos(2);
             this.validUntil = sentAt + validityNanos;
+            this.loss = new LeaseLoss(e -> LOG.error("a listener for the loss of lock {} failed", name, e));
             this.renewer = Thread.ofVirtual().name("lock-renew-" + name + "-" + token).unstarted(() -> keep(sentAt));
         }
 
@@ -154,18 +152,12 @@ final class RedisLock implements Lock {
 
         @Override
         public boolean isHeld() {
-            return closing.getCount() != 0 && !lost.isDone() && System.nanoTime() - validUntil < 0;
+            return closing.getCount() != 0 && !loss.ended() && System.nanoTime() - validUntil < 0;
         }
 
         @Override
         public void onLost(Runnable listener) {
-            lost.thenRun(() -> {
-                try {
-                    listener.run();
-                } catch (RuntimeException e) {
-                    LOG.error("a listener for the loss of lock {} failed", name, e);
-                }
-            });
+            loss.onLost(listener);
         }
 
         /** From now on renewals are not sent, as if Redis could not be reached. */
@@ -216,10 +208,10 @@ final class RedisLock implements Lock {
         }
 
         private void lose(String why) {
-            if (closing.getCount() != 0 && !lost.isDone()) {
+            if (!loss.ended()) {
                 LOG.warn("lock {} (token {}) was lost: {}; its holder must stop", name, token, why);
             }
-            lost.complete(null); // no-op once closed: close() cancels it
+            loss.report();
         }
 
         @Override
@@ -228,7 +220,7 @@ final class RedisLock implements Lock {
                 return;
             }
             closing.countDown();
-            lost.cancel(false); // a closed lease is not lost: its listeners never run
+            loss.close(); // a closed lease is not lost: its listeners never run
             open.remove(this);
             releaseQuietly(name, keys, owner);
         }

@@ -49,6 +49,7 @@ class RedisLockTest extends LockContract {
 
     @AfterEach
     void deleteKeys() {
+        opened().forEach(Lock::close); // first, or renewers would find their keys gone
         RedisTestSupport.deleteNamespace(RedisTestSupport.URL, namespace);
     }
 

@@ -45,6 +45,21 @@ public interface Lock extends AutoCloseable {
      */
     Acquisition tryAcquire(String name, Duration lease);
 
+    /**
+     * Checks {@code name} and {@code lease} against the rules of {@link #tryAcquire}, for adapters.
+     *
+     * @return the lease in milliseconds
+     */
+    static long leaseMillis(String name, Duration lease) {
+        if (name == null || !name.matches("[A-Za-z0-9._:-]{1,64}")) {
+            throw new IllegalArgumentException("lock name must be 1-64 of [A-Za-z0-9._:-], was " + name);
+        }
+        if (lease == null || lease.toMillis() < 30) {
+            throw new IllegalArgumentException("lease must be at least 30 ms, was " + lease);
+        }
+        return lease.toMillis();
+    }
+
     /** Releases every lease still held through this lock and stops renewing them. */
     @Override
     void close();

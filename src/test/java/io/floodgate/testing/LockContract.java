@@ -158,18 +158,22 @@ public abstract class LockContract {
         assertThat(late.getCount()).as("a listener added after the loss runs at once").isZero();
     }
 
-    /** Renewal runs on real time in both implementations, so this one waits: about 1.5 s. */
+    /**
+     * Renewal runs on real time in both implementations, so this one waits: four leases of 600 ms
+     * (long enough that a busy two-core machine does not starve the renewer).
+     */
     @Test
     void renewalKeepsTheLeaseHeldPastSeveralLeasePeriods() {
+        Duration lease600 = Duration.ofMillis(600);
         Lock real = open(Clock.systemUTC());
-        Lease lease = acquired(real.tryAcquire("reconciler", SHORT));
+        Lease lease = acquired(real.tryAcquire("reconciler", lease600));
         AtomicInteger lossReports = new AtomicInteger();
         lease.onLost(lossReports::incrementAndGet);
-        long until = System.nanoTime() + SHORT.multipliedBy(5).toNanos();
+        long until = System.nanoTime() + lease600.multipliedBy(4).toNanos();
         while (System.nanoTime() < until) {
             assertThat(lease.isHeld()).isTrue();
-            assertThat(real.tryAcquire("reconciler", SHORT)).isEqualTo(Acquisition.BUSY);
-            LockSupport.parkNanos(SHORT.toNanos() / 4);
+            assertThat(real.tryAcquire("reconciler", lease600)).isEqualTo(Acquisition.BUSY);
+            LockSupport.parkNanos(lease600.toNanos() / 4);
         }
         assertThat(lease.isHeld()).isTrue();
         assertThat(lossReports).hasValue(0);

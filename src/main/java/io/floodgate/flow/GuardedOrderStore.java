@@ -1,8 +1,10 @@
 package io.floodgate.flow;
 
 import io.floodgate.core.DependencyUnavailableException;
+import io.floodgate.core.domain.ItemAudit;
 import io.floodgate.core.domain.ItemSpec;
 import io.floodgate.core.domain.Order;
+import io.floodgate.core.port.Lock;
 import io.floodgate.core.port.OrderStore;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 
@@ -43,7 +45,7 @@ final class GuardedOrderStore implements OrderStore {
             breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, e);
             throw e;
         } catch (RuntimeException e) {
-            // a verdict (locked, unknown item): the store answered
+            // a verdict (locked, unknown item, stale fencing token): the store answered
             breaker.onSuccess(System.nanoTime() - start, TimeUnit.NANOSECONDS);
             throw e;
         }
@@ -69,6 +71,21 @@ final class GuardedOrderStore implements OrderStore {
     @Override
     public void insertOrders(List<Order> orders) {
         run(() -> delegate.insertOrders(orders));
+    }
+
+    @Override
+    public void insertOrders(Lock.Fence fence, List<Order> orders) {
+        run(() -> delegate.insertOrders(fence, orders));
+    }
+
+    @Override
+    public void recordAudit(Lock.Fence fence, List<ItemAudit> audits) {
+        run(() -> delegate.recordAudit(fence, audits));
+    }
+
+    @Override
+    public List<RecordedAudit> recentAudits(int limit) {
+        return call(() -> delegate.recentAudits(limit));
     }
 
     @Override

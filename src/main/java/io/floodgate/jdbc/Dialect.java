@@ -4,22 +4,35 @@ package io.floodgate.jdbc;
 enum Dialect {
     SQLITE("sqlite",
             "INSERT INTO orders (order_id, sku, idempotency_key, user_id, quantity, status, created_at, request_id)"
-                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"),
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO fences (name, token) VALUES (?, ?)"
+                    + " ON CONFLICT (name) DO UPDATE SET token = max(token, excluded.token)"),
     POSTGRESQL("postgresql",
             "INSERT INTO orders (order_id, sku, idempotency_key, user_id, quantity, status, created_at, request_id)"
-                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"),
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO fences (name, token) VALUES (?, ?)"
+                    + " ON CONFLICT (name) DO UPDATE SET token = GREATEST(fences.token, EXCLUDED.token)"),
     MYSQL("mysql",
             "INSERT IGNORE INTO orders (order_id, sku, idempotency_key, user_id, quantity, status, created_at, request_id)"
-                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO fences (name, token) VALUES (?, ?)"
+                    + " ON DUPLICATE KEY UPDATE token = GREATEST(token, VALUES(token))");
 
     /** Folder of this dialect's migrations under {@code db/migration}. */
     final String migrations;
     /** Inserts an order unless its id or its (sku, key) is already there. */
     final String insertOrderIfAbsent;
+    /**
+     * Raises a lock's newest fencing token to the given one (never lowers it), creating its row on
+     * first use. One statement, so two first writers cannot both insert; it locks the row until
+     * the transaction ends, so fenced writes of one lock run one after another.
+     */
+    final String raiseFence;
 
-    Dialect(String migrations, String insertOrderIfAbsent) {
+    Dialect(String migrations, String insertOrderIfAbsent, String raiseFence) {
         this.migrations = migrations;
         this.insertOrderIfAbsent = insertOrderIfAbsent;
+        this.raiseFence = raiseFence;
     }
 
     static Dialect of(String jdbcUrl) {

@@ -5,9 +5,12 @@ import io.floodgate.core.DependencyUnavailableException;
 import io.floodgate.core.RejectedException;
 import io.floodgate.core.RequestContext;
 import io.floodgate.core.Rejection;
+import io.floodgate.core.StaleFencingTokenException;
+import io.floodgate.core.domain.ItemAudit;
 import io.floodgate.core.domain.ItemSpec;
 import io.floodgate.core.domain.Order;
 import io.floodgate.core.domain.OrderStatus;
+import io.floodgate.core.port.Lock;
 import io.floodgate.core.port.OrderStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +34,12 @@ import java.util.function.Consumer;
  * The order store over JDBC: the embedded SQLite file, or MariaDB/MySQL/PostgreSQL. Every write
  * is one short transaction; order inserts ignore rows already present (by id or by
  * {@code (sku, idempotency_key)}), so replaying a batch is harmless.
+ *
+ * <p>Fenced writes first raise the lock's row in {@code fences} to their token (never lowering
+ * it) and read it back under the row lock that raise took: a higher value means a newer holder has
+ * written, and the transaction is rolled back with {@link StaleFencingTokenException}. The row
+ * lock is held to commit, so one lock's fenced writes are serialised and the tokens of the rows
+ * they write never decrease in commit order.
  *
  * <p>No SQL text or driver message reaches a client: failures become
  * {@link DependencyUnavailableException} with a plain message, and the cause is logged here.
@@ -200,21 +209,100 @@ final class JdbcOrderStore implements OrderStore {
             return;
         }
         inTransaction("write " + orders.size() + " orders", c -> {
-            try (PreparedStatement ps = prepare(c, dialect.insertOrderIfAbsent)) {
-                for (Order o : orders) {
-                    ps.setString(1, o.orderId());
-                    ps.setString(2, o.sku());
-                    ps.setString(3, o.idempotencyKey());
-                    ps.setString(4, o.userId());
-                    ps.setInt(5, o.quantity());
-                    ps.setString(6, o.status() == OrderStatus.CANCELLED ? "CANCELLED" : "CONFIRMED");
-                    ps.setLong(7, o.createdAt().toEpochMilli());
-                    ps.setString(8, o.requestId());
+            insertOrders(c, orders);
+            return null;
+        });
+    }
+
+    private void insertOrders(Connection c, List<Order> orders) throws SQLException {
+        if (orders.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement ps = prepare(c, dialect.insertOrderIfAbsent)) {
+            for (Order o : orders) {
+                ps.setString(1, o.orderId());
+                ps.setString(2, o.sku());
+                ps.setString(3, o.idempotencyKey());
+                ps.setString(4, o.userId());
+                ps.setInt(5, o.quantity());
+                ps.setString(6, o.status() == OrderStatus.CANCELLED ? "CANCELLED" : "CONFIRMED");
+                ps.setLong(7, o.createdAt().toEpochMilli());
+                ps.setString(8, o.requestId());
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
+    @Override
+    public void insertOrders(Lock.Fence fence, List<Order> orders) {
+        inTransaction("write " + orders.size() + " orders under lock " + fence.lockName(), c -> {
+            checkFence(c, fence);
+            insertOrders(c, orders);
+            return null;
+        });
+    }
+
+    @Override
+    public void recordAudit(Lock.Fence fence, List<ItemAudit> audits) {
+        inTransaction("record the audit of " + audits.size() + " items", c -> {
+            checkFence(c, fence);
+            if (audits.isEmpty()) {
+                return null;
+            }
+            try (PreparedStatement ps = prepare(c, "INSERT INTO audits (lock_name, token, sku, ledger_sold,"
+                    + " ledger_available, store_sold, drift, audited_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
+                for (ItemAudit a : audits) {
+                    ps.setString(1, fence.lockName());
+                    ps.setLong(2, fence.token());
+                    ps.setString(3, a.sku());
+                    ps.setLong(4, a.ledgerSold());
+                    ps.setLong(5, a.ledgerAvailable());
+                    ps.setLong(6, a.storeSold());
+                    ps.setLong(7, a.drift());
+                    ps.setLong(8, a.at().toEpochMilli());
                     ps.addBatch();
                 }
                 ps.executeBatch();
             }
             return null;
+        });
+    }
+
+    /** Raises the lock's newest token to {@code fence}'s, or throws if it is already higher. */
+    private void checkFence(Connection c, Lock.Fence fence) throws SQLException {
+        try (PreparedStatement ps = prepare(c, dialect.raiseFence)) {
+            ps.setString(1, fence.lockName());
+            ps.setLong(2, fence.token());
+            ps.executeUpdate();
+        }
+        try (PreparedStatement ps = prepare(c, "SELECT token FROM fences WHERE name = ?")) {
+            ps.setString(1, fence.lockName());
+            try (ResultSet rs = ps.executeQuery()) {
+                long newest = rs.next() ? rs.getLong(1) : Long.MIN_VALUE;
+                if (newest != fence.token()) {
+                    throw new StaleFencingTokenException(fence.lockName(), fence.token(), newest);
+                }
+            }
+        }
+    }
+
+    @Override
+    public List<RecordedAudit> recentAudits(int limit) {
+        return read("read audits", c -> {
+            try (PreparedStatement ps = prepare(c, "SELECT lock_name, token, sku, ledger_sold, ledger_available,"
+                    + " store_sold, audited_at FROM audits ORDER BY id DESC LIMIT ?")) {
+                ps.setInt(1, limit);
+                List<RecordedAudit> audits = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        audits.add(new RecordedAudit(new Lock.Fence(rs.getString(1), rs.getLong(2)),
+                                new ItemAudit(rs.getString(3), rs.getLong(4), rs.getLong(5), rs.getLong(6),
+                                        Instant.ofEpochMilli(rs.getLong(7)))));
+                    }
+                }
+                return audits;
+            }
         });
     }
 

@@ -9,14 +9,15 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * The ledger's Lua scripts, one per operation, kept as resources beside this class
+ * The Lua scripts of the ledger and of the lock ({@code lock_*}), one per operation, kept as resources beside this class
  * ({@code io/floodgate/redis/*.lua}, each with a comment saying what it keeps). Each is loaded
  * once with SCRIPT LOAD and then called by its SHA-1 with EVALSHA; a server that answers NOSCRIPT
  * (restarted, failed over, flushed its script cache) gets the body with EVAL, which caches it again.
  *
  * <p>Every item script takes the same six keys of one item ({@link KeySpace#of}), all in the
  * item's hash slot, so each runs unchanged on Redis Cluster; {@code mark_epoch} takes a marker and
- * its sentinel, also in one slot.
+ * its sentinel, also in one slot; the lock scripts take a lock's keys, which share the hash tag
+ * {@code {lock:<name>}} ({@link RedisLock}).
  */
 enum Script {
     RESERVE("reserve"),
@@ -32,7 +33,10 @@ enum Script {
     RESTORE_ITEM("restore_item"),
     RESTORE_ORDERS("restore_orders"),
     RESTORE_FINISH("restore_finish"),
-    MARK_EPOCH("mark_epoch");
+    MARK_EPOCH("mark_epoch"),
+    LOCK_ACQUIRE("lock_acquire"),
+    LOCK_RENEW("lock_renew"),
+    LOCK_RELEASE("lock_release");
 
     private final String file;
     private final String text;

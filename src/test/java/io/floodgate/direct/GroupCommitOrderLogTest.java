@@ -76,6 +76,14 @@ class GroupCommitOrderLogTest {
 
         @Override public boolean putItem(ItemSpec spec) { return true; }
         @Override public void addStock(String sku, long delta) { }
+        @Override public void insertOrders(io.floodgate.core.port.Lock.Fence fence, List<Order> orders) {
+            throw new UnsupportedOperationException("the group-commit log makes no fenced writes");
+        }
+        @Override public void recordAudit(io.floodgate.core.port.Lock.Fence fence,
+                                          List<io.floodgate.core.domain.ItemAudit> audits) {
+            throw new UnsupportedOperationException("the group-commit log records no audits");
+        }
+        @Override public List<RecordedAudit> recentAudits(int limit) { return List.of(); }
         @Override public Optional<Order> order(String orderId) { return Optional.empty(); }
         @Override public Optional<Order> orderByKey(String sku, String key) { return Optional.empty(); }
         @Override public List<Order> ordersOfUser(String userId, int limit) { return List.of(); }

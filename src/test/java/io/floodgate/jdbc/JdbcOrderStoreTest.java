@@ -3,11 +3,16 @@ package io.floodgate.jdbc;
 import io.floodgate.core.DependencyUnavailableException;
 import io.floodgate.core.RejectedException;
 import io.floodgate.core.Rejection;
+import io.floodgate.core.StaleFencingTokenException;
+import io.floodgate.core.domain.ItemAudit;
 import io.floodgate.core.domain.ItemSpec;
 import io.floodgate.core.domain.Order;
 import io.floodgate.core.domain.OrderIds;
 import io.floodgate.core.domain.OrderStatus;
+import io.floodgate.core.port.Lock.Fence;
 import io.floodgate.core.port.OrderStore;
+import io.floodgate.core.port.OrderStore.RecordedAudit;
+import io.floodgate.testing.Seeds;
 import io.floodgate.testing.TestFloodgate;
 import org.junit.jupiter.api.AfterEach;
 import io.floodgate.testing.Services;
@@ -24,13 +29,17 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 /**
  * The order store's contract, on each engine it runs on: the embedded SQLite file and the
@@ -196,5 +205,77 @@ class JdbcOrderStoreTest {
         assertThatThrownBy(() -> s.insertOrders(List.of(order("S1", "k", "u", 1, T0))))
                 .isInstanceOf(DependencyUnavailableException.class)
                 .hasMessageNotContaining("INSERT");
+    }
+
+    private static ItemAudit audit(String sku, long storeSold) {
+        return new ItemAudit(sku, 5, 5, storeSold, T0);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void fencedWritesTakeEqualAndNewerTokensAndRefuseOlderOnesChangingNothing(Engine engine) throws Exception {
+        OrderStore s = open(engine);
+        s.putItem(new ItemSpec("S1", "Phone", 10, 5, null, null));
+        s.recordAudit(new Fence("reconciler", 5), List.of(audit("S1", 5)));
+        s.recordAudit(new Fence("reconciler", 5), List.of(audit("S1", 4)));
+        s.recordAudit(new Fence("reconciler", 7), List.of(audit("S1", 3), audit("S2", 0)));
+        s.recordAudit(new Fence("another-lock", 1), List.of(audit("S3", 1)));
+
+        assertThatThrownBy(() -> s.recordAudit(new Fence("reconciler", 6), List.of(audit("S1", 99))))
+                .isInstanceOfSatisfying(StaleFencingTokenException.class, e -> {
+                    assertThat(e.token()).isEqualTo(6);
+                    assertThat(e.newest()).isEqualTo(7);
+                })
+                .hasMessageContaining("reconciler");
+        Order late = order("S1", "late", "u1", 1, T0);
+        assertThatThrownBy(() -> s.insertOrders(new Fence("reconciler", 6), List.of(late)))
+                .isInstanceOf(StaleFencingTokenException.class);
+
+        assertThat(s.recentAudits(10)).extracting(a -> a.fence().token(), a -> a.audit().storeSold())
+                .containsExactly(tuple(1L, 1L), tuple(7L, 0L),
+                        tuple(7L, 3L), tuple(5L, 4L),
+                        tuple(5L, 5L));
+        assertThat(s.recentAudits(10).getFirst().audit()).isEqualTo(audit("S3", 1));
+        assertThat(s.recentAudits(10).get(1).audit().drift()).isEqualTo(5);
+        assertThat(s.order(late.orderId())).isEmpty();
+
+        Order settled = order("S1", "settled", "u1", 1, T0);
+        s.insertOrders(new Fence("reconciler", 7), List.of(settled));
+        assertThat(s.order(settled.orderId())).contains(settled);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void concurrentFencedWritersAreAcceptedOnlyInRisingTokenOrder(Engine engine) throws Exception {
+        OrderStore s = open(engine);
+        Random seeds = new Random(Seeds.seed("fencing.writers.seed"));
+        List<Long> refused = Collections.synchronizedList(new ArrayList<>());
+        AtomicInteger accepted = new AtomicInteger();
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int t = 0; t < 12; t++) {
+                Random random = new Random(seeds.nextLong());
+                String writer = "w" + t;
+                pool.submit(() -> {
+                    for (int i = 0; i < 10; i++) {
+                        long token = 1 + random.nextInt(500);
+                        try {
+                            s.recordAudit(new Fence("reconciler", token), List.of(audit(writer, token)));
+                            accepted.incrementAndGet();
+                        } catch (StaleFencingTokenException e) {
+                            assertThat(e.newest()).isGreaterThan(token);
+                            refused.add(token);
+                        }
+                    }
+                    return null;
+                });
+            }
+        }
+        List<Long> tokensInCommitOrder = s.recentAudits(1000).reversed().stream()
+                .map(a -> a.fence().token()).toList();
+        assertThat(tokensInCommitOrder).hasSize(accepted.get()).isSorted();
+        assertThat(accepted.get() + refused.size()).isEqualTo(120);
+        assertThat(s.recentAudits(1000)).allSatisfy(a -> assertThat(a.audit().storeSold()).isEqualTo(a.fence().token()));
+        long newest = tokensInCommitOrder.getLast();
+        assertThat(refused).allSatisfy(token -> assertThat(token).isLessThan(newest));
     }
 }

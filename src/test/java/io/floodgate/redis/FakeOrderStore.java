@@ -1,12 +1,17 @@
 package io.floodgate.redis;
 
+import io.floodgate.core.StaleFencingTokenException;
+import io.floodgate.core.domain.ItemAudit;
 import io.floodgate.core.domain.ItemSpec;
 import io.floodgate.core.domain.Order;
 import io.floodgate.core.domain.OrderStatus;
+import io.floodgate.core.port.Lock;
 import io.floodgate.core.port.OrderStore;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -56,6 +61,34 @@ final class FakeOrderStore implements OrderStore {
     @Override
     public void insertOrders(List<Order> list) {
         list.forEach(o -> orders.putIfAbsent(o.orderId(), o));
+    }
+
+    private final Map<String, Long> fences = new HashMap<>();
+    private final List<RecordedAudit> audits = new ArrayList<>();
+
+    /** Fenced writes take this object's monitor: the check and the write are one step, as in a transaction. */
+    private synchronized void checkFence(Lock.Fence fence) {
+        long newest = fences.merge(fence.lockName(), fence.token(), Math::max);
+        if (newest != fence.token()) {
+            throw new StaleFencingTokenException(fence.lockName(), fence.token(), newest);
+        }
+    }
+
+    @Override
+    public synchronized void insertOrders(Lock.Fence fence, List<Order> list) {
+        checkFence(fence);
+        insertOrders(list);
+    }
+
+    @Override
+    public synchronized void recordAudit(Lock.Fence fence, List<ItemAudit> list) {
+        checkFence(fence);
+        list.forEach(a -> audits.add(new RecordedAudit(fence, a)));
+    }
+
+    @Override
+    public synchronized List<RecordedAudit> recentAudits(int limit) {
+        return audits.reversed().stream().limit(limit).toList();
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.floodgate.core.port;
 
+import io.floodgate.core.domain.ItemAudit;
 import io.floodgate.core.domain.ItemSpec;
 import io.floodgate.core.domain.Order;
 
@@ -15,6 +16,14 @@ import java.util.function.Consumer;
  *
  * <p>Failures surface as {@link io.floodgate.core.DependencyUnavailableException}; a failed
  * call changed nothing.
+ *
+ * <h2>Fenced writes</h2>
+ * Writes that only a {@link Lock} holder may make (the reconciler's) carry the holder's
+ * {@link Lock.Fence}. In the same transaction as the write, the store raises the newest token it
+ * has seen for that lock to the fence's token, or refuses the write with
+ * {@link io.floodgate.core.StaleFencingTokenException} when it has already seen a newer one. So
+ * once a newer holder has written, an older one can change nothing, however late its writes
+ * arrive. Equal tokens pass: the holder may write many times.
  */
 public interface OrderStore extends AutoCloseable {
 
@@ -56,6 +65,26 @@ public interface OrderStore extends AutoCloseable {
     /** Every order, cancelled ones included, for rebuilding a ledger. */
     void forEachOrder(Consumer<Order> sink);
 
+    /**
+     * {@link #insertOrders(List)}, fenced: the orders a lock holder settles (reservations that a
+     * crash left unwritten).
+     *
+     * @throws io.floodgate.core.StaleFencingTokenException if a newer token of the lock has written;
+     *         nothing was written
+     */
+    void insertOrders(Lock.Fence fence, List<Order> orders);
+
+    /**
+     * Records the reconciler's audit of some items, fenced, in one transaction.
+     *
+     * @throws io.floodgate.core.StaleFencingTokenException if a newer token of the lock has written;
+     *         nothing was written
+     */
+    void recordAudit(Lock.Fence fence, List<ItemAudit> audits);
+
+    /** The latest audit rows, newest first, with the token that wrote each. */
+    List<RecordedAudit> recentAudits(int limit);
+
     /** Whether the store answers within {@code timeout}. */
     boolean ping(Duration timeout);
 
@@ -64,5 +93,9 @@ public interface OrderStore extends AutoCloseable {
 
     /** The order after a cancel, and whether this call was the one that cancelled it. */
     record Cancellation(Order order, boolean cancelledNow) {
+    }
+
+    /** An audit row as stored, with the fence it was written under. */
+    record RecordedAudit(Lock.Fence fence, ItemAudit audit) {
     }
 }

@@ -108,7 +108,8 @@ public final class InMemoryStockLedger implements StockLedger {
             return early;
         }
         while (true) {
-            KeyEntry mine = new KeyEntry(order.orderId(), order.userId(), order.quantity(), KeyEntry.PENDING);
+            KeyEntry mine = new KeyEntry(order.orderId(), order.userId(), order.quantity(), KeyEntry.PENDING,
+                    order.createdAt().toEpochMilli());
             KeyEntry prior = book.keys.putIfAbsent(key, mine);
             if (prior != null) {
                 if (prior.state() == KeyEntry.PENDING || prior.state() == KeyEntry.RELEASED) {
@@ -404,6 +405,31 @@ public final class InMemoryStockLedger implements StockLedger {
         return new ItemView(spec, available, SaleState.of(spec, available, Instant.ofEpochMilli(clock.millis())));
     }
 
+    /**
+     * Scans every item's keys: O(keys), for the reconciler's period, never for a request. The
+     * reservation time is the order's creation time.
+     */
+    @Override
+    public List<Reservation> pendingReservations(java.time.Instant reservedBefore, int max) {
+        List<Reservation> found = new java.util.ArrayList<>();
+        for (ItemBook book : books.values()) {
+            for (var e : book.keys.entrySet()) {
+                KeyEntry entry = e.getValue();
+                if (entry.state() != KeyEntry.PENDING) {
+                    continue;
+                }
+                java.time.Instant at = java.time.Instant.ofEpochMilli(entry.createdAtMillis);
+                if (at.isBefore(reservedBefore)) {
+                    found.add(new Reservation(book.sku, e.getKey(), entry.orderId, entry.userId, entry.quantity, at));
+                    if (found.size() >= max) {
+                        return found;
+                    }
+                }
+            }
+        }
+        return found;
+    }
+
     /** Units held by one user of one item, for tests and audits. */
     public int held(String sku, String userId) {
         ItemBook book = books.get(sku);
@@ -464,11 +490,18 @@ public final class InMemoryStockLedger implements StockLedger {
         final String orderId;
         final String userId;
         final int quantity;
+        /** When the order was made (its reservation time), for the reconciler; 0 for restored keys. */
+        final long createdAtMillis;
         private final AtomicInteger state;
         /** Waiters for a pending key; replaced by {@link #SETTLED} once it settles, to free it. */
         private volatile CountDownLatch settledLatch;
 
         KeyEntry(String orderId, String userId, int quantity, int state) {
+            this(orderId, userId, quantity, state, 0L);
+        }
+
+        KeyEntry(String orderId, String userId, int quantity, int state, long createdAtMillis) {
+            this.createdAtMillis = createdAtMillis;
             this.orderId = orderId;
             this.userId = userId;
             this.quantity = quantity;

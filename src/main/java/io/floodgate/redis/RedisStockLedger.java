@@ -457,6 +457,43 @@ final class RedisStockLedger implements RedisLedger {
     }
 
     @Override
+    public List<Reservation> pendingReservations(java.time.Instant reservedBefore, int max) {
+        Set<String> skus = redis.call("SMEMBERS " + keys.index(), redis.maxTimeoutNanos(), c -> c.smembers(keys.index()));
+        List<Reservation> found = new ArrayList<>();
+        for (String sku : skus) {
+            if (found.size() >= max) {
+                break;
+            }
+            String[] k = keys.of(sku);
+            String pendingKey = k[3];
+            String keysKey = k[1];
+            List<io.lettuce.core.ScoredValue<String>> pending = redis.call("ZRANGEBYSCORE " + pendingKey,
+                    redis.maxTimeoutNanos(), c -> c.zrangebyscoreWithScores(pendingKey,
+                            io.lettuce.core.Range.create(Long.MIN_VALUE, reservedBefore.toEpochMilli() - 1),
+                            io.lettuce.core.Limit.create(0, max - found.size())));
+            if (pending.isEmpty()) {
+                continue;
+            }
+            String[] ids = pending.stream().map(io.lettuce.core.ScoredValue::getValue).toArray(String[]::new);
+            List<io.lettuce.core.KeyValue<String, String>> records = redis.call("HMGET " + keysKey,
+                    redis.maxTimeoutNanos(), c -> c.hmget(keysKey, ids));
+            for (int i = 0; i < records.size(); i++) {
+                var record = records.get(i);
+                if (!record.hasValue()) {
+                    continue;
+                }
+                // "state|orderId|quantity|userId" (KeySpace)
+                String[] parts = record.getValue().split("\\|", 4);
+                if (parts.length == 4 && parts[0].equals("P")) {
+                    found.add(new Reservation(sku, record.getKey(), parts[1], parts[3], Integer.parseInt(parts[2]),
+                            java.time.Instant.ofEpochMilli((long) pending.get(i).getScore())));
+                }
+            }
+        }
+        return found;
+    }
+
+    @Override
     public List<ItemView> views() {
         Set<String> skus = redis.call("SMEMBERS " + keys.index(), redis.maxTimeoutNanos(), c -> c.smembers(keys.index()));
         // Sent together, awaited together: one round trip's latency for the lot.

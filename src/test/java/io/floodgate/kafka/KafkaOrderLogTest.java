@@ -352,6 +352,24 @@ class KafkaOrderLogTest {
         }
 
         @Override
+        public void insertOrders(io.floodgate.core.port.Lock.Fence fence, List<Order> orders) {
+            check();
+            store.insertOrders(fence, orders);
+        }
+
+        @Override
+        public void recordAudit(io.floodgate.core.port.Lock.Fence fence, List<io.floodgate.core.domain.ItemAudit> audits) {
+            check();
+            store.recordAudit(fence, audits);
+        }
+
+        @Override
+        public List<RecordedAudit> recentAudits(int limit) {
+            check();
+            return store.recentAudits(limit);
+        }
+
+        @Override
         public boolean ping(Duration timeout) {
             return !down.get() && store.ping(timeout);
         }

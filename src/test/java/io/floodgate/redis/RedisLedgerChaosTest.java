@@ -129,6 +129,11 @@ class RedisLedgerChaosTest {
         }
 
         @Override
+        public java.util.List<Reservation> pendingReservations(java.time.Instant reservedBefore, int max) {
+            return redis.pendingReservations(reservedBefore, max);
+        }
+
+        @Override
         public Definition beginDefinition(String sku) {
             return redis.beginDefinition(sku);
         }

@@ -71,6 +71,26 @@ public abstract class StockLedgerContract {
     }
 
     @Test
+    void pendingReservationsListsOnlyUnsettledOnesMadeBeforeTheCutoff() {
+        define("S", 10, 10, null, null);
+        define("T", 10, 10, null, null);
+        Order pending = order("k1", "u1", "S", 2);
+        ledger.reserve(pending, soon());
+        ledger.reserve(order("k2", "u2", "S", 1), soon());
+        ledger.confirm("S", "k2");
+        ledger.reserve(order("k3", "u3", "S", 1), soon());
+        ledger.release("S", "k3");
+        Order other = order("k4", "u4", "T", 3);
+        ledger.reserve(other, soon());
+
+        assertThat(ledger.pendingReservations(NOW, 100)).as("the cutoff is exclusive").isEmpty();
+        assertThat(ledger.pendingReservations(NOW.plusMillis(1), 100)).containsExactlyInAnyOrder(
+                new StockLedger.Reservation("S", "k1", pending.orderId(), "u1", 2, NOW),
+                new StockLedger.Reservation("T", "k4", other.orderId(), "u4", 3, NOW));
+        assertThat(ledger.pendingReservations(NOW.plusMillis(1), 1)).as("at most max").hasSize(1);
+    }
+
+    @Test
     void perUserLimitAnswersBeforeSoldOut() {
         define("S", 1, 1, null, null);
         ledger.reserve(order("k1", "u1", "S", 1), soon());

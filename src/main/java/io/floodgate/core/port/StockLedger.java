@@ -55,6 +55,18 @@ public interface StockLedger extends AutoCloseable {
 
     Optional<ItemView> view(String sku);
 
+    /**
+     * Reservations still pending (neither confirmed nor released) that were made before
+     * {@code reservedBefore}, at most {@code max}: what a crash may have left half done, for the
+     * reconciler to finish.
+     */
+    List<Reservation> pendingReservations(java.time.Instant reservedBefore, int max);
+
+    /** A pending reservation: the order it was made for, keyed as the ledger keys it. */
+    record Reservation(String sku, String idempotencyKey, String orderId, String userId, int quantity,
+                       java.time.Instant reservedAt) {
+    }
+
     List<ItemView> views();
 
     @Override

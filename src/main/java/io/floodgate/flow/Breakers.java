@@ -1,6 +1,7 @@
 package io.floodgate.flow;
 
 import io.floodgate.core.port.OrderStore;
+import io.floodgate.core.port.StockLedger;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.floodgate.core.DependencyUnavailableException;
@@ -18,13 +19,21 @@ import java.util.Optional;
  *
  * <p>Only {@link DependencyUnavailableException} counts as a failure: a verdict such as "item
  * locked" is the store working.
+ *
+ * <p>Dependencies: {@code store} always; {@code redis} once a Redis ledger is
+ * {@linkplain #guardRedisLedger guarded} (its own slow-call threshold: a Redis call takes well under
+ * a millisecond, a store call several).
  */
 public final class Breakers {
 
     private final CircuitBreaker store;
+    private final Duration openFor;
+    /** Set once, at wiring, when the ledger is in Redis; null otherwise. */
+    private volatile CircuitBreaker redis;
 
     public Breakers(Duration slowCall, Duration openFor) {
         this.store = CircuitBreaker.of("store", config(slowCall, openFor));
+        this.openFor = openFor;
     }
 
     static CircuitBreakerConfig config(Duration slowCall, Duration openFor) {
@@ -47,19 +56,50 @@ public final class Breakers {
         return new GuardedOrderStore(raw, store);
     }
 
+    /**
+     * The Redis ledger, behind a breaker of its own; call once, at wiring.
+     *
+     * @param slowCall a Redis call slower than this counts toward the slow-call rate
+     */
+    public StockLedger guardRedisLedger(StockLedger raw, Duration slowCall) {
+        if (redis != null) {
+            throw new IllegalStateException("the Redis ledger is already guarded");
+        }
+        CircuitBreaker breaker = CircuitBreaker.of("redis", config(slowCall, openFor));
+        redis = breaker;
+        return new GuardedStockLedger(raw, breaker);
+    }
+
     /** The name of a dependency whose breaker is open now, if any. */
     public Optional<String> openDependency() {
-        return store.getState() == CircuitBreaker.State.OPEN ? Optional.of("store") : Optional.empty();
+        if (store.getState() == CircuitBreaker.State.OPEN) {
+            return Optional.of("store");
+        }
+        return redisOpen() ? Optional.of("redis") : Optional.empty();
+    }
+
+    /** Whether Redis's breaker is open now (false when there is no Redis). */
+    public boolean redisOpen() {
+        CircuitBreaker r = redis;
+        return r != null && r.getState() == CircuitBreaker.State.OPEN;
     }
 
     /** Every breaker's state, by dependency. */
     public Map<String, CircuitBreaker.State> states() {
         Map<String, CircuitBreaker.State> states = new LinkedHashMap<>();
         states.put("store", store.getState());
+        CircuitBreaker r = redis;
+        if (r != null) {
+            states.put("redis", r.getState());
+        }
         return states;
     }
 
     CircuitBreaker storeBreaker() {
         return store;
+    }
+
+    CircuitBreaker redisBreaker() {
+        return redis;
     }
 }

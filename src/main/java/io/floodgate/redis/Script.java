@@ -16,7 +16,7 @@ import java.util.HexFormat;
  *
  * <p>Every item script takes the same six keys of one item ({@link KeySpace#of}), all in the
  * item's hash slot, so each runs unchanged on Redis Cluster; {@code mark_epoch} takes a marker and
- * its sentinel, also in one slot.
+ * its sentinel, also in one slot; {@code rate} takes one key, the cluster-wide rate bucket.
  */
 enum Script {
     RESERVE("reserve"),
@@ -32,7 +32,8 @@ enum Script {
     RESTORE_ITEM("restore_item"),
     RESTORE_ORDERS("restore_orders"),
     RESTORE_FINISH("restore_finish"),
-    MARK_EPOCH("mark_epoch");
+    MARK_EPOCH("mark_epoch"),
+    RATE("rate");
 
     private final String file;
     private final String text;

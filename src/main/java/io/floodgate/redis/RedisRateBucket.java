@@ -8,7 +8,7 @@ import java.util.function.LongSupplier;
 
 /**
  * The cluster-wide rate bucket in Redis: one key ({@link KeySpace#rateBucket}), one script
- * ({@code rate.lua}, GCRA, loaded once and called by SHA) that takes up to N tokens per call. The
+ * ({@code rate.lua}, GCRA, loaded once and called by SHA) that takes N tokens per call, all or none. The
  * time is Redis's own ({@code TIME}), the one clock every instance shares, unless a test gives one.
  */
 final class RedisRateBucket implements SharedRateBucket {
@@ -33,11 +33,11 @@ final class RedisRateBucket implements SharedRateBucket {
     }
 
     @Override
-    public Grant take(int max, long timeoutNanos) {
-        if (max < 1) {
-            throw new IllegalArgumentException("max must be >= 1, was " + max);
+    public Grant take(int count, long timeoutNanos) {
+        if (count < 1) {
+            throw new IllegalArgumentException("count must be >= 1, was " + count);
         }
-        List<Object> r = redis.eval(Script.RATE, key, timeoutNanos, emissionMicros, burst, Integer.toString(max),
+        List<Object> r = redis.eval(Script.RATE, key, timeoutNanos, emissionMicros, burst, Integer.toString(count),
                 nowMicros == null ? "" : Long.toString(nowMicros.getAsLong()));
         int granted = (int) ((Number) r.get(0)).longValue();
         long waitMicros = ((Number) r.get(1)).longValue();

@@ -8,17 +8,17 @@ package io.floodgate.core.port;
 public interface SharedRateBucket {
 
     /**
-     * Takes between 1 and {@code max} tokens, as many as the bucket has, or none.
+     * Takes {@code count} tokens (at most the burst), all or none.
      *
      * @param timeoutNanos the longest to wait for the answer
      * @throws io.floodgate.core.DependencyUnavailableException when the bucket's store does not
      *         answer in time; tokens may or may not have been taken
      */
-    Grant take(int max, long timeoutNanos);
+    Grant take(int count, long timeoutNanos);
 
     /**
      * @param granted   tokens taken, 0 when the bucket is empty
-     * @param waitNanos when none were: how long until one is there
+     * @param waitNanos when none were: how long until as many as asked for are there
      */
     record Grant(int granted, long waitNanos) {
         public Grant {

@@ -55,6 +55,8 @@ public final class ClusterRateLimiter {
     private static final long LEASE_TTL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     private static final long RETRY_AFTER_FAILURE_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
     private static final int MAX_CHUNK = 64;
+    /** A flapping bucket (a lease over its timeout now and then, on a busy machine) logs this seldom. */
+    private static final long LOG_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     private final SharedRateBucket bucket;
     private final BooleanSupplier redisDown;
@@ -72,6 +74,7 @@ public final class ClusterRateLimiter {
     /** A lease failed: fall back until this moment. */
     private volatile long fallbackUntilNanos;
     private volatile boolean fallingBack;
+    private volatile long lastLoggedNanos;
     private final ReentrantLock refill = new ReentrantLock();
 
     private final LongAdder allowed = new LongAdder();
@@ -106,6 +109,7 @@ public final class ClusterRateLimiter {
         this.callTimeoutNanos = callTimeout.toNanos();
         this.chunk = (int) Math.max(1, Math.min(MAX_CHUNK, Math.round(share / 100)));
         this.fallback = new Gcra(share, Math.max(1, (long) share));
+        this.lastLoggedNanos = ticker.getAsLong() - LOG_EVERY_NANOS;
     }
 
     /**
@@ -157,15 +161,16 @@ public final class ClusterRateLimiter {
             fallbackUntilNanos = ticker.getAsLong() + RETRY_AFTER_FAILURE_NANOS;
             if (!fallingBack) {
                 fallingBack = true;
-                LOG.warn("cluster rate limit: cannot lease from the shared bucket ({}); limiting locally at this"
-                        + " instance's share until it answers", e.getMessage());
+                if (now - lastLoggedNanos >= LOG_EVERY_NANOS) {
+                    lastLoggedNanos = now;
+                    LOG.warn("cluster rate limit: cannot lease from the shared bucket ({}); limiting locally at this"
+                            + " instance's share until it answers (logged at most every 10 s; see the metric"
+                            + " floodgate.cluster.rate.decisions)", e.getMessage());
+                }
             }
             return fallBack(now);
         }
-        if (fallingBack) {
-            fallingBack = false;
-            LOG.info("cluster rate limit: the shared bucket answers again; leaving the local fallback");
-        }
+        fallingBack = false;
         if (grant.granted() == 0) {
             emptyUntilNanos = now + grant.waitNanos();
             limited.increment();

@@ -55,6 +55,7 @@ public final class ClusterRateLimiter {
     private static final long LEASE_TTL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     private static final long RETRY_AFTER_FAILURE_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
     private static final int MAX_CHUNK = 64;
+    private static final long UNDECIDED = -1;
     /** A flapping bucket (a lease over its timeout now and then, on a busy machine) logs this seldom. */
     private static final long LOG_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
 
@@ -119,36 +120,42 @@ public final class ClusterRateLimiter {
      */
     public long tryAcquire() {
         long now = ticker.getAsLong();
-        if (spendLeased(now)) {
-            allowed.increment();
-            return 0;
-        }
-        if (now - emptyUntilNanos < 0) {
-            limited.increment();
-            return emptyUntilNanos - now;
+        long decided = decideHere(now);
+        if (decided != UNDECIDED) {
+            return decided;
         }
         if (now - fallbackUntilNanos < 0 || redisDown.getAsBoolean()) {
             return fallBack(now);
         }
         refill.lock();
         try {
+            // Whoever held the lock before may have refilled, found the bucket short, or failed.
             now = ticker.getAsLong();
-            // Whoever held the lock before may have refilled, found the bucket empty, or failed.
-            if (spendLeased(now)) {
-                allowed.increment();
-                return 0;
+            decided = decideHere(now);
+            if (decided != UNDECIDED) {
+                return decided;
             }
-            if (now - emptyUntilNanos < 0) {
-                limited.increment();
-                return emptyUntilNanos - now;
-            }
-            if (now - fallbackUntilNanos < 0) {
-                return fallBack(now);
-            }
-            return lease(now);
+            return now - fallbackUntilNanos < 0 ? fallBack(now) : lease(now);
         } finally {
             refill.unlock();
         }
+    }
+
+    /**
+     * What this instance knows without Redis: 0 for a token of the current lease, the wait while
+     * Redis has said the bucket is short, otherwise {@link #UNDECIDED}.
+     */
+    private long decideHere(long now) {
+        if (spendLeased(now)) {
+            allowed.increment();
+            return 0;
+        }
+        long wait = emptyUntilNanos - now;
+        if (wait > 0) {
+            limited.increment();
+            return wait;
+        }
+        return UNDECIDED;
     }
 
     /** Under the refill lock. */

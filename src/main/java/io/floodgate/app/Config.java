@@ -41,7 +41,11 @@ public record Config(
         int writerBatch,
         Duration drainTimeout,
         Duration slowCall,
-        Duration breakerOpen) {
+        Duration breakerOpen,
+        double clusterRate,
+        int instances,
+        Duration clusterRateTimeout,
+        Duration redisSlowCall) {
 
     /** A configuration error: which variable, what it was, what it must be. */
     public static final class ConfigException extends IllegalArgumentException {
@@ -66,6 +70,13 @@ public record Config(
             throw new ConfigException("FLOODGATE_MAX_REQUEST_TIMEOUT_MS (" + maxTimeout.toMillis()
                     + ") must be at least FLOODGATE_REQUEST_TIMEOUT_MS (" + timeout.toMillis() + ")");
         }
+        String redisUrl = r.string("FLOODGATE_REDIS_URL", null);
+        double clusterRate = r.decimal("FLOODGATE_CLUSTER_RATE", 0, 0.001, 1e9);
+        if (clusterRate > 0 && redisUrl == null) {
+            throw new ConfigException("FLOODGATE_CLUSTER_RATE (" + r.string("FLOODGATE_CLUSTER_RATE", null) + ") needs"
+                    + " FLOODGATE_REDIS_URL: the cluster-wide rate is kept in Redis; set FLOODGATE_GLOBAL_RATE for a"
+                    + " limit on this instance alone");
+        }
         return new Config(
                 r.string("FLOODGATE_HOST", "0.0.0.0"),
                 (int) r.integer("FLOODGATE_PORT", 8080, 0, 65_535),
@@ -75,7 +86,7 @@ public record Config(
                 r.string("FLOODGATE_DB_URL", null),
                 r.string("FLOODGATE_DB_USER", null),
                 r.string("FLOODGATE_DB_PASSWORD", null),
-                r.string("FLOODGATE_REDIS_URL", null),
+                redisUrl,
                 r.string("FLOODGATE_REDIS_NAMESPACE", "fg"),
                 r.string("FLOODGATE_KAFKA_BOOTSTRAP", null),
                 r.string("FLOODGATE_KAFKA_TOPIC", "floodgate.orders"),
@@ -96,7 +107,11 @@ public record Config(
                 (int) r.integer("FLOODGATE_WRITER_BATCH", 512, 1, 100_000),
                 Duration.ofMillis(r.integer("FLOODGATE_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000)),
                 Duration.ofMillis(r.integer("FLOODGATE_SLOW_CALL_MS", 1_000, 1, 600_000)),
-                Duration.ofMillis(r.integer("FLOODGATE_BREAKER_OPEN_MS", 2_000, 10, 600_000)));
+                Duration.ofMillis(r.integer("FLOODGATE_BREAKER_OPEN_MS", 2_000, 10, 600_000)),
+                clusterRate,
+                (int) r.integer("FLOODGATE_INSTANCES", 1, 1, 10_000),
+                Duration.ofMillis(r.integer("FLOODGATE_CLUSTER_RATE_TIMEOUT_MS", 5, 1, 10_000)),
+                Duration.ofMillis(r.integer("FLOODGATE_REDIS_SLOW_CALL_MS", 250, 1, 600_000)));
     }
 
     private record Reader(Map<String, String> env) {

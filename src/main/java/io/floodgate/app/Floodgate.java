@@ -8,6 +8,7 @@ import io.floodgate.core.port.StockLedger;
 import io.floodgate.direct.GroupCommitOrderLog;
 import io.floodgate.flow.Admission;
 import io.floodgate.flow.Breakers;
+import io.floodgate.flow.ClusterRateLimiter;
 import io.floodgate.flow.ConcurrencyGate;
 import io.floodgate.http.HttpApi;
 import io.floodgate.jdbc.JdbcStores;
@@ -55,6 +56,8 @@ public final class Floodgate implements AutoCloseable {
     /** The Kafka order log when FLOODGATE_KAFKA_BOOTSTRAP is set, for readiness; otherwise null. */
     private KafkaOrderLog kafkaLog;
     private static final Duration LOG_DRAIN_TIMEOUT = Duration.ofSeconds(60);
+    /** The cluster-wide order rate when FLOODGATE_CLUSTER_RATE is set; otherwise null. */
+    private ClusterRateLimiter clusterRate;
 
     private Floodgate(Config config, Clock clock) {
         this.config = config;
@@ -95,8 +98,15 @@ public final class Floodgate implements AutoCloseable {
                 RedisLedger redis = RedisLedgers.connect(
                         RedisLedgers.settings(config.redisUrl()).namespace(config.redisNamespace())
                                 .beforeRebuild(drainLog).build(), clock, store);
-                builtLedger = redis;
+                builtLedger = breakers.guardRedisLedger(redis, config.redisSlowCall());
                 this.redisLedger = redis;
+                if (config.clusterRate() > 0) {
+                    clusterRate = new ClusterRateLimiter(
+                            redis.rateBucket("orders", config.clusterRate(), Math.max(1, (long) config.clusterRate())),
+                            config.clusterRate(), config.instances(), config.clusterRateTimeout(), breakers::redisOpen,
+                            System::nanoTime);
+                    registerClusterRate(clusterRate);
+                }
                 metrics.counter("floodgate.redis.commands", "Commands sent to Redis", () -> redis.stats().redisCommands());
                 metrics.counter("floodgate.redis.sold.out.local", "Reservations answered by the local sold-out marker",
                         () -> redis.stats().soldOutLocalAnswers());
@@ -105,8 +115,8 @@ public final class Floodgate implements AutoCloseable {
             }
             int initial = Math.min(256, config.maxInFlight());
             ConcurrencyGate gate = new ConcurrencyGate(Math.min(config.minInFlight(), initial), initial, config.maxInFlight());
-            builtAdmission = new Admission(config.userRate(), config.userBurst(), config.globalRate(), gate, breakers,
-                    config.maxTrackedUsers());
+            builtAdmission = new Admission(config.userRate(), config.userBurst(), config.globalRate(), clusterRate, gate,
+                    breakers, config.maxTrackedUsers());
             this.ledger = builtLedger;
             this.orderLog = builtLog;
             this.admission = builtAdmission;
@@ -148,6 +158,18 @@ public final class Floodgate implements AutoCloseable {
             metrics.close();
             throw e;
         }
+    }
+
+    private void registerClusterRate(ClusterRateLimiter limiter) {
+        String name = "floodgate.cluster.rate.decisions";
+        String help = "Cluster-wide order rate decisions: by the shared bucket (allowed, limited) or, while it cannot"
+                + " be reached, by the local fallback (fallback_allowed, fallback_limited)";
+        metrics.counter(name, help, List.of("decision", "allowed"), () -> limiter.stats().allowed());
+        metrics.counter(name, help, List.of("decision", "limited"), () -> limiter.stats().limited());
+        metrics.counter(name, help, List.of("decision", "fallback_allowed"), () -> limiter.stats().fallbackAllowed());
+        metrics.counter(name, help, List.of("decision", "fallback_limited"), () -> limiter.stats().fallbackLimited());
+        metrics.counter("floodgate.cluster.rate.leases", "Round trips to the shared rate bucket that answered",
+                () -> limiter.stats().leases());
     }
 
     /**

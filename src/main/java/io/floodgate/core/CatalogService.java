@@ -5,6 +5,7 @@ import io.floodgate.core.domain.ItemView;
 import io.floodgate.core.port.OrderStore;
 import io.floodgate.core.port.StockLedger;
 
+import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -20,12 +21,18 @@ import java.util.concurrent.locks.ReentrantLock;
  * ledger first and commits it only after the store has the item; added units go to the store
  * before the ledger sells them; removed units leave the ledger (where reservations compete for
  * them) before the store, and come back if the store refuses.
+ *
+ * <p>Item reads outlive the ledger: every view read or written here is kept as the last known
+ * view of its item, and while the ledger cannot be read ({@link DependencyUnavailableException}:
+ * Redis down, or its circuit open) reads answer that view, {@linkplain ItemView#stale() marked
+ * stale}, or the exception when there is none. Memory: one view per item that exists.
  */
 public final class CatalogService {
 
     private final StockLedger ledger;
     private final OrderStore store;
     private final ConcurrentHashMap<String, ReentrantLock> adminLocks = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, ItemView> lastKnown = new ConcurrentHashMap<>();
 
     public CatalogService(StockLedger ledger, OrderStore store) {
         this.ledger = Objects.requireNonNull(ledger, "ledger");
@@ -47,7 +54,7 @@ public final class CatalogService {
                 definition.abort();
                 throw e;
             }
-            return new Defined(definition.commit(spec), created);
+            return new Defined(known(definition.commit(spec)), created);
         } finally {
             lock.unlock();
         }
@@ -64,7 +71,7 @@ public final class CatalogService {
                             + sku + " to " + (current.spec().stock() + delta) + ", above " + ItemSpec.MAX_STOCK);
                 }
                 store.addStock(sku, delta);
-                return ledger.adjustStock(sku, delta);
+                return known(ledger.adjustStock(sku, delta));
             }
             ItemView taken = ledger.adjustStock(sku, delta);
             try {
@@ -73,18 +80,50 @@ public final class CatalogService {
                 ledger.adjustStock(sku, -delta);
                 throw e;
             }
-            return taken;
+            return known(taken);
         } finally {
             lock.unlock();
         }
     }
 
+    /** The item's view; its last known view, stale, while the ledger cannot be read. */
     public Optional<ItemView> item(String sku) {
-        return ledger.view(sku);
+        Optional<ItemView> view;
+        try {
+            view = ledger.view(sku);
+        } catch (DependencyUnavailableException e) {
+            ItemView last = lastKnown.get(sku);
+            if (last == null) {
+                throw e;
+            }
+            return Optional.of(last.asStale());
+        }
+        view.ifPresent(this::known);
+        return view;
     }
 
+    /**
+     * Every item's view; while the ledger cannot be read, every view known here, stale (none known:
+     * the exception).
+     */
     public List<ItemView> items() {
-        return ledger.views();
+        List<ItemView> views;
+        try {
+            views = ledger.views();
+        } catch (DependencyUnavailableException e) {
+            if (lastKnown.isEmpty()) {
+                throw e;
+            }
+            return lastKnown.values().stream().map(ItemView::asStale)
+                    .sorted(Comparator.comparing(v -> v.spec().sku())).toList();
+        }
+        views.forEach(this::known);
+        return views;
+    }
+
+    private ItemView known(ItemView view) {
+        lastKnown.put(view.spec().sku(), view);
+        return view;
     }
 
     private ReentrantLock adminLock(String sku) {

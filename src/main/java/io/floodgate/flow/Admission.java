@@ -9,7 +9,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Admission control, in the order API.md fixes: the per-user bucket and the global bucket (429
+ * Admission control, in the order API.md fixes: the per-user bucket, the global bucket and the
+ * cluster-wide rate ({@link ClusterRateLimiter}, when configured) (429
  * {@code RATE_LIMITED}), then the adaptive concurrency limit (503 {@code OVERLOADED}), then the
  * dependencies' breakers (503 {@code DEPENDENCY_UNAVAILABLE}); only then the ledger. Everything
  * here answers at once; nothing queues.
@@ -34,6 +35,7 @@ public final class Admission implements AutoCloseable {
      * more strictly than one bucket each, rather than unlimited or refused outright.
      */
     private final AtomicLong[] overflow;
+    private final ClusterRateLimiter clusterRate;
     private final ConcurrencyGate gate;
     private final Breakers breakers;
     private final Thread sweeper;
@@ -45,6 +47,15 @@ public final class Admission implements AutoCloseable {
      */
     public Admission(double userRate, int userBurst, double globalRate, ConcurrencyGate gate, Breakers breakers,
                      int maxTrackedUsers) {
+        this(userRate, userBurst, globalRate, null, gate, breakers, maxTrackedUsers);
+    }
+
+    /**
+     * @param clusterRate the cluster-wide order rate, asked after the local buckets pass; null for none
+     */
+    public Admission(double userRate, int userBurst, double globalRate, ClusterRateLimiter clusterRate,
+                     ConcurrencyGate gate, Breakers breakers, int maxTrackedUsers) {
+        this.clusterRate = clusterRate;
         this.userRate = new Gcra(userRate, userBurst);
         this.globalRate = globalRate > 0 ? new Gcra(globalRate, Math.max(1, (long) globalRate)) : null;
         this.gate = gate;
@@ -81,6 +92,13 @@ public final class Admission implements AutoCloseable {
             if (wait > 0) {
                 throw new RejectedException(Rejection.RATE_LIMITED,
                         "this instance is over its global order rate", retryAfterSeconds(wait));
+            }
+        }
+        if (clusterRate != null) {
+            wait = clusterRate.tryAcquire();
+            if (wait > 0) {
+                throw new RejectedException(Rejection.RATE_LIMITED,
+                        "the cluster is over its order rate", retryAfterSeconds(wait));
             }
         }
         Permit permit = enter(ConcurrencyGate.Work.ORDER);

@@ -1,14 +1,15 @@
 package io.floodgate.flow;
 
 import io.floodgate.core.port.OrderStore;
+import io.floodgate.core.port.StockLedger;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.floodgate.core.DependencyUnavailableException;
-
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import io.floodgate.core.port.OrderLog;
 
 /**
  * A circuit breaker per dependency (Resilience4j), opened by failures or by slow calls, closed
@@ -18,19 +19,26 @@ import java.util.Optional;
  *
  * <p>Only {@link DependencyUnavailableException} counts as a failure: a verdict such as "item
  * locked" is the store working.
+ *
+ * <p>Dependencies: {@code store} always; {@code redis} once a Redis ledger is
+ * {@linkplain #guardRedisLedger guarded} (its own slow-call threshold: a Redis call takes well under
+ * a millisecond, a store call several); {@code kafka} once a Kafka order log is
+ * {@linkplain #guardLog guarded}.
  */
 public final class Breakers {
 
     private final CircuitBreaker store;
     private final Duration slowCall;
     private final Duration openFor;
-    /** Breakers by dependency name, in the order they were made; written only while wiring. */
-    private final Map<String, CircuitBreaker> all = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Set once, at wiring, when the ledger is in Redis; null otherwise. */
+    private volatile CircuitBreaker redis;
+    /** Every breaker by dependency, in the order they were made; written only while wiring. */
+    private final Map<String, CircuitBreaker> all = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
 
     public Breakers(Duration slowCall, Duration openFor) {
+        this.store = CircuitBreaker.of("store", config(slowCall, openFor));
         this.slowCall = slowCall;
         this.openFor = openFor;
-        this.store = CircuitBreaker.of("store", config(slowCall, openFor));
         all.put("store", store);
     }
 
@@ -55,15 +63,33 @@ public final class Breakers {
     }
 
     /**
-     * An order log that answers before the store (Kafka), behind a breaker of its own named
-     * {@code dependency}. The direct log needs none: its failures are the store's.
+     * The Redis ledger, behind a breaker of its own; call once, at wiring.
+     *
+     * @param slowCall a Redis call slower than this counts toward the slow-call rate
      */
-    public io.floodgate.core.port.OrderLog guardLog(String dependency, io.floodgate.core.port.OrderLog raw) {
-        CircuitBreaker breaker = CircuitBreaker.of(dependency, config(slowCall, openFor));
-        if (all.putIfAbsent(dependency, breaker) != null) {
-            throw new IllegalStateException("a breaker for " + dependency + " exists already");
+    public StockLedger guardRedisLedger(StockLedger raw, Duration slowCall) {
+        if (redis != null) {
+            throw new IllegalStateException("the Redis ledger is already guarded");
         }
-        return new GuardedOrderLog(raw, breaker);
+        CircuitBreaker breaker = register(CircuitBreaker.of("redis", config(slowCall, openFor)));
+        redis = breaker;
+        return new GuardedStockLedger(raw, breaker);
+    }
+
+    /**
+     * An order log that answers before the store (Kafka), behind a breaker of its own named
+     * {@code dependency}; call once, at wiring. The direct log needs none: its failures are the
+     * store's.
+     */
+    public OrderLog guardLog(String dependency, OrderLog raw) {
+        return new GuardedOrderLog(raw, register(CircuitBreaker.of(dependency, config(slowCall, openFor))));
+    }
+
+    private CircuitBreaker register(CircuitBreaker breaker) {
+        if (all.putIfAbsent(breaker.getName(), breaker) != null) {
+            throw new IllegalStateException("a breaker for " + breaker.getName() + " exists already");
+        }
+        return breaker;
     }
 
     /** The name of a dependency whose breaker is open now, if any. */
@@ -71,23 +97,39 @@ public final class Breakers {
         if (store.getState() == CircuitBreaker.State.OPEN) {
             return Optional.of("store");
         }
-        for (CircuitBreaker breaker : all.values()) {
-            if (breaker.getState() == CircuitBreaker.State.OPEN) {
-                return Optional.of(breaker.getName());
+        if (redisOpen()) {
+            return Optional.of("redis");
+        }
+        synchronized (all) {
+            for (CircuitBreaker breaker : all.values()) {
+                if (breaker.getState() == CircuitBreaker.State.OPEN) {
+                    return Optional.of(breaker.getName());
+                }
             }
         }
         return Optional.empty();
     }
 
+    /** Whether Redis's breaker is open now (false when there is no Redis). */
+    public boolean redisOpen() {
+        CircuitBreaker r = redis;
+        return r != null && r.getState() == CircuitBreaker.State.OPEN;
+    }
+
     /** Every breaker's state, by dependency. */
     public Map<String, CircuitBreaker.State> states() {
         Map<String, CircuitBreaker.State> states = new LinkedHashMap<>();
-        states.put("store", store.getState());
-        all.forEach((name, breaker) -> states.putIfAbsent(name, breaker.getState()));
+        synchronized (all) {
+            all.forEach((name, breaker) -> states.put(name, breaker.getState()));
+        }
         return states;
     }
 
     CircuitBreaker storeBreaker() {
         return store;
+    }
+
+    CircuitBreaker redisBreaker() {
+        return redis;
     }
 }

@@ -1,6 +1,5 @@
 package io.floodgate.flow;
 
-import io.floodgate.core.DependencyUnavailableException;
 import io.floodgate.core.domain.ItemAudit;
 import io.floodgate.core.domain.ItemSpec;
 import io.floodgate.core.domain.Order;
@@ -13,7 +12,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -33,22 +31,7 @@ final class GuardedOrderStore implements OrderStore {
     }
 
     private <T> T call(Supplier<T> work) {
-        if (!breaker.tryAcquirePermission()) {
-            throw new DependencyUnavailableException("store", "the order store's circuit is open");
-        }
-        long start = System.nanoTime();
-        try {
-            T result = work.get();
-            breaker.onSuccess(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-            return result;
-        } catch (DependencyUnavailableException e) {
-            breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, e);
-            throw e;
-        } catch (RuntimeException e) {
-            // a verdict (locked, unknown item, stale fencing token): the store answered
-            breaker.onSuccess(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-            throw e;
-        }
+        return BreakerCalls.call(breaker, "store", work);
     }
 
     private void run(Runnable work) {

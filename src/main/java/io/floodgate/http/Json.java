@@ -203,6 +203,9 @@ final class Json {
         g.writeStringField("startsAt", s.startsAt() == null ? null : s.startsAt().toString());
         g.writeStringField("endsAt", s.endsAt() == null ? null : s.endsAt().toString());
         g.writeStringField("state", v.state().name());
+        if (v.stale()) {
+            g.writeBooleanField("stale", true);
+        }
         g.writeEndObject();
     }
 
@@ -226,6 +229,9 @@ final class Json {
                 g.writeNumberField("available", v.available());
                 g.writeNumberField("sold", v.spec().stock() - v.available());
                 g.writeStringField("state", v.state().name());
+                if (v.stale()) {
+                    g.writeBooleanField("stale", true);
+                }
                 g.writeEndObject();
             }
             g.writeEndArray();

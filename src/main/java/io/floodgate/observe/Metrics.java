@@ -113,9 +113,14 @@ public final class Metrics implements AutoCloseable {
      * first GC turned {@code floodgate.orders.persisted} into a constant 0.
      */
     public void counter(String name, String description, Supplier<Number> value) {
+        counter(name, description, List.of(), value);
+    }
+
+    /** A counter function with tags given as name, value, name, value... */
+    public void counter(String name, String description, List<String> tags, Supplier<Number> value) {
         counterFunctions.add(value);
         FunctionCounter.builder(name, value, v -> v.get().doubleValue())
-                .description(description).register(registry);
+                .description(description).tags(tags.toArray(String[]::new)).register(registry);
     }
 
     // ---- snapshot for the dashboard (GET /api/v1/stats) ---------------------------------------

@@ -19,6 +19,8 @@ import java.util.List;
  *   ns:{sku}:pending  sorted set: keys still PENDING, scored by reservation time (ms), for a
  *                     reconciler to find reservations that a crash left unconfirmed
  *   ns:{sku}:fence    string with a lease (PX): the token of a definition in progress
+ *   ns:{rate.orders}  string: the cluster-wide order rate bucket (GCRA time, microseconds), apart
+ *                     from every item; expires once the bucket is full ({@link RedisRateBucket})
  * </pre>
  *
  * <h2>Epoch markers</h2>
@@ -55,6 +57,14 @@ final class KeySpace {
         String prefix = namespace + ":{" + sku + "}:";
         return new String[]{prefix + "item", prefix + "keys", prefix + "held", prefix + "pending", prefix + "fence",
                 epochMarker(sku)};
+    }
+
+    /**
+     * The cluster-wide rate bucket {@code name}: {@code ns:{rate.name}}, one key in one slot, the
+     * same for every instance of the namespace.
+     */
+    String rateBucket(String name) {
+        return namespace + ":{rate." + name + "}";
     }
 
     String index() {

@@ -1,6 +1,7 @@
 package io.floodgate.redis;
 
 import io.floodgate.core.port.OrderStore;
+import io.floodgate.core.port.SharedRateBucket;
 import io.floodgate.core.port.StockLedger;
 
 import java.time.Duration;
@@ -22,6 +23,13 @@ public interface RedisLedger extends StockLedger {
      * items fail with {@link io.floodgate.core.DependencyUnavailableException}.
      */
     Rebuilt rebuildFrom(OrderStore store);
+
+    /**
+     * A token bucket in the same Redis (over the same connection), shared by every instance of
+     * this namespace: the cluster-wide rate limit {@code name}. Every instance must give it the
+     * same rate and burst.
+     */
+    SharedRateBucket rateBucket(String name, double ratePerSecond, long burst);
 
     /** Whether Redis answers a PING within {@code timeout}; for readiness checks. */
     boolean ping(Duration timeout);

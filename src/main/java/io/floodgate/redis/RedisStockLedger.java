@@ -731,6 +731,16 @@ final class RedisStockLedger implements RedisLedger {
     // ---------------------------------------------------------------- plumbing
 
     @Override
+    public io.floodgate.core.port.SharedRateBucket rateBucket(String name, double ratePerSecond, long burst) {
+        return rateBucket(name, ratePerSecond, burst, null);
+    }
+
+    /** With the time in microseconds given rather than Redis's own (tests move it). */
+    RedisRateBucket rateBucket(String name, double ratePerSecond, long burst, java.util.function.LongSupplier nowMicros) {
+        return new RedisRateBucket(redis, keys.rateBucket(name), ratePerSecond, burst, nowMicros);
+    }
+
+    @Override
     public boolean ping(Duration timeout) {
         return redis.ping(timeout);
     }

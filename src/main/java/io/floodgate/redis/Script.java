@@ -17,7 +17,7 @@ import java.util.HexFormat;
  * <p>Every item script takes the same six keys of one item ({@link KeySpace#of}), all in the
  * item's hash slot, so each runs unchanged on Redis Cluster; {@code mark_epoch} takes a marker and
  * its sentinel, also in one slot; the lock scripts take a lock's keys, which share the hash tag
- * {@code {lock:<name>}} ({@link RedisLock}).
+ * {@code {lock:<name>}} ({@link RedisLock}); {@code rate} takes one key, the cluster-wide rate bucket.
  */
 enum Script {
     RESERVE("reserve"),
@@ -36,7 +36,8 @@ enum Script {
     MARK_EPOCH("mark_epoch"),
     LOCK_ACQUIRE("lock_acquire"),
     LOCK_RENEW("lock_renew"),
-    LOCK_RELEASE("lock_release");
+    LOCK_RELEASE("lock_release"),
+    RATE("rate");
 
     private final String file;
     private final String text;

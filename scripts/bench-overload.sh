@@ -1,57 +1,112 @@
 #!/usr/bin/env bash
-# Open-loop overload run: requests at a fixed arrival rate (floodgate bench --rate), at 1x, 2x, 4x
-# and 10x a capacity, with admission control as configured and without it (limit and queues
-# opened wide), on the embedded default. Prints one line per run: goodput (201/s), shed (503/429
-# per s), latency percentiles from the intended send time (coordinated omission corrected).
-# Usage: scripts/bench-overload.sh CAPACITY_PER_SECOND [duration=10s]
+# Open-loop overload sweep: `floodgate bench --rate` at 1x, 2x, 4x and 10x a capacity, each against a
+# fresh Floodgate with admission control on (the adaptive concurrency limit, as configured) and off
+# (FLOODGATE_ADMISSION=off: no concurrency limit, writer queue opened wide). The generator drives
+# many connections (default 5000) so that the overload reaches the server instead of queueing in
+# the generator, and says how much did queue in the generator (client backlog).
+#
+# Usage: scripts/bench-overload.sh CAPACITY_PER_SECOND [duration=10s] [connections=5000] [embedded|distributed]
+#   embedded (default): SQLite and the in-process ledger in a temporary data dir, whatever the environment says.
+#   distributed: passes FLOODGATE_DB_URL, FLOODGATE_DB_USER, FLOODGATE_DB_PASSWORD and FLOODGATE_REDIS_URL
+#                through from the environment (at least one must be set); each run gets its own Redis
+#                namespace and item, so runs do not see each other's stock.
+# Environment: LOADS="1 2 4 10" and MODES="on off" choose a subset; WARMUP=5s is the unrecorded run at
+#   the capacity before each measured one; TIMEOUT=12s the client timeout per request (the server's
+#   budget is 10 s, so its 504 comes first); FLOODGATE_JAVA_OPTS goes to the server's JVM.
+# Prints one table row per run (the columns are explained under the table). Reports (report.json and
+# report.html per run) stay in the directory printed first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-capacity=${1:?"usage: $0 CAPACITY_PER_SECOND [duration]"}; duration=${2:-10s}
+capacity=${1:?"usage: $0 CAPACITY_PER_SECOND [duration=10s] [connections=5000] [embedded|distributed]"}
+duration=${2:-10s}; connections=${3:-5000}; backend=${4:-embedded}
+loads=${LOADS:-1 2 4 10}; modes=${MODES:-on off}; warmup=${WARMUP:-5s}; timeout=${TIMEOUT:-12s}
 export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
-[ -f target/floodgate.jar ] || mvn -q -B package -DskipTests
 java="$JAVA_HOME/bin/java"
 
-run_server() { # mode -> sets pid, base
-  local data log; data=$(mktemp -d); log=$(mktemp)
+case "$backend" in
+  embedded) store_env=(-u FLOODGATE_DB_URL -u FLOODGATE_DB_USER -u FLOODGATE_DB_PASSWORD -u FLOODGATE_REDIS_URL) ;;
+  distributed)
+    if [ -z "${FLOODGATE_DB_URL:-}" ] && [ -z "${FLOODGATE_REDIS_URL:-}" ]; then
+      echo "distributed: set FLOODGATE_DB_URL (and _USER, _PASSWORD) and/or FLOODGATE_REDIS_URL" >&2; exit 2
+    fi
+    store_env=() ;;
+  *) echo "the fourth argument is embedded or distributed, was '$backend'" >&2; exit 2 ;;
+esac
+# the JVM lifts its soft descriptor limit to the hard one; the server needs as many as the generator
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$hard" -lt $((connections + 512)) ]; then
+  echo "ulimit -Hn is $hard: too low for $connections connections (each side needs one descriptor per" \
+       "connection, plus a few hundred); raise it (ulimit -n $((connections + 512)) as root, or limits.conf)" \
+       "or pass fewer connections" >&2
+  exit 2
+fi
+[ -f target/floodgate.jar ] || mvn -q -B package -DskipTests
+
+out=$(mktemp -d -t floodgate-overload.XXXXXX)
+pid=
+cleanup() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; }
+trap cleanup EXIT
+
+run_server() { # mode tag -> sets pid, base
+  local data="$out/data-$2" log="$out/server-$2.log"
+  mkdir -p "$data"
   local extra=()
   if [ "$1" = off ]; then
-    extra=(FLOODGATE_MIN_IN_FLIGHT=1000000 FLOODGATE_MAX_IN_FLIGHT=1000000 FLOODGATE_WRITER_QUEUE=10000000)
+    extra=(FLOODGATE_ADMISSION=off FLOODGATE_WRITER_QUEUE=10000000)
   fi
-  env FLOODGATE_PORT=0 FLOODGATE_HOST=127.0.0.1 FLOODGATE_DATA_DIR="$data" FLOODGATE_ADMIN_TOKEN=bench \
+  env "${store_env[@]}" FLOODGATE_PORT=0 FLOODGATE_HOST=127.0.0.1 FLOODGATE_DATA_DIR="$data" \
+      FLOODGATE_ADMIN_TOKEN=bench FLOODGATE_REDIS_NAMESPACE="bench-$2" \
       FLOODGATE_USER_RATE=1000000 FLOODGATE_USER_BURST=1000000 FLOODGATE_REQUEST_TIMEOUT_MS=10000 "${extra[@]}" \
       "$java" ${FLOODGATE_JAVA_OPTS:-} -jar target/floodgate.jar >"$log" 2>&1 &
   pid=$!
-  for _ in $(seq 1 300); do grep -q "listening on" "$log" && break; sleep 0.1; done
-  base="http://127.0.0.1:$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")"
+  for _ in $(seq 1 300); do grep -q "listening on" "$log" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  local port
+  port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")
+  if [ -z "$port" ]; then echo "Floodgate did not start; its log:" >&2; cat "$log" >&2; exit 3; fi
+  base="http://127.0.0.1:$port"
 }
 
-summarize() { # report.json mode multiple rate
+row() { # report.json mode multiple
   python3 - "$@" <<'PY'
 import json, sys
-d = json.load(open(sys.argv[1])); mode, mult, rate = sys.argv[2], sys.argv[3], sys.argv[4]
-s = d["seconds"]; k = d["byKind"]; l = d["latency"]
-created = sum(o["count"] for o in d["outcomes"] if o["label"] == "201")
-print(f"| {mode:3} | {mult:>3}x | {rate:>7} | {d['rate']:8.0f} | {created / s:8.0f} | {k.get('SHED', 0) / s:8.0f} | "
-      f"{k.get('ERROR', 0):5d} | {l['p50Ms']:7.1f} | {l['p99Ms']:8.1f} | {l['maxMs']:8.1f} |")
+d = json.load(open(sys.argv[1])); mode, mult = sys.argv[2], sys.argv[3]
+k, n, cb = d["byKind"], max(1, d["requests"]), d["clientBacklog"]
+late = 100.0 * cb["notOnTime"] / max(1, cb["due"])
+bad = k.get("DEPENDENCY", 0) + k.get("ERROR", 0)
+print(f"| {mode:3} | {mult:>3}x | {d['settings']['rate']:9.0f} | {d['rate']:8.0f} | {d['goodput']:8.0f} | "
+      f"{d['admitted']['p99Ms']:9.1f} | {d['latency']['p99Ms']:9.1f} | {100.0 * k.get('SHED', 0) / n:5.1f} | "
+      f"{late:5.1f} | {cb['peak']:8d} | {cb['sendDelay']['p99Ms']:9.1f} | {bad:6d} | {d['timeouts']:6d} | "
+      f"{d['generator']['cpuCores']:4.2f} |")
 PY
 }
 
-echo "capacity ${capacity}/s, ${duration} per run, $(nproc) cores"
-echo "| adm | load | offered/s | sent/s | 201/s | shed/s | errors | p50 ms | p99 ms | max ms |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
-for mode in on off; do
-  for mult in 1 2 4 10; do
-    run_server "$mode"
+echo "capacity ${capacity}/s, ${duration} per run, ${connections} connections, ${backend}, $(nproc) cores; reports in $out"
+echo "| adm | load | offered/s | answered/s | goodput/s | admitted p99 ms | all p99 ms | shed % | not on time % | peak backlog | send delay p99 ms | 503/504/errors | timeouts | gen cores |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+for mode in $modes; do
+  for mult in $loads; do
+    tag="$mode-${mult}x-$$"
+    run_server "$mode" "$tag"
     rate=$((capacity * mult))
-    # warm the JIT at the capacity first, unrecorded
-    "$java" -jar target/floodgate.jar bench -t "$base" --admin-token bench --sku warm --stock 1000000000 \
-      --users 1000000 --per-user-limit 1000000 --rate "$capacity" -d 5s --retry-share 0 --no-verify --no-progress >/dev/null 2>&1 || true
-    dir=$(mktemp -d)
-    "$java" -jar target/floodgate.jar bench -t "$base" --admin-token bench --sku load --stock 1000000000 \
-      --users 1000000 --per-user-limit 1000000 --rate "$rate" -c 512 -d "$duration" --retry-share 0 \
-      --timeout 10s --no-verify --no-progress --report-dir "$dir" >/dev/null 2>&1 || true
-    summarize "$dir/report.json" "$mode" "$mult" "$rate"
-    kill "$pid"; wait "$pid" 2>/dev/null || true
+    # warm both JITs at the capacity first, unrecorded
+    "$java" -jar target/floodgate.jar bench -t "$base" --admin-token bench --sku "warm-$tag" --stock 1000000000 \
+      --users 1000000 --per-user-limit 1000000 --rate "$capacity" -d "$warmup" --connections "$connections" \
+      --retry-share 0 --timeout "$timeout" --no-verify --no-progress >/dev/null 2>&1 || true
+    dir="$out/$tag"
+    "$java" -jar target/floodgate.jar bench -t "$base" --admin-token bench --sku "load-$tag" --stock 1000000000 \
+      --users 1000000 --per-user-limit 1000000 --rate "$rate" --connections "$connections" -d "$duration" \
+      --retry-share 0 --timeout "$timeout" --no-verify --no-progress --report-dir "$dir" >"$dir.txt" 2>&1 || true
+    if [ -f "$dir/report.json" ]; then row "$dir/report.json" "$mode" "$mult"; else echo "| $mode | ${mult}x | run failed: see $dir.txt |"; fi
+    cleanup; pid=
   done
 done
+cat <<'EOF'
+
+offered/s: the schedule's rate. answered/s: answers per second of the run. goodput/s: acknowledged (201/202)
+orders per second. admitted p99: latency from the intended send time of every request that was not shed
+(not 429 or 503 OVERLOADED); all p99: of every request. shed %: of the answers. not on time %: requests the
+generator sent 10 ms or more after their due time, or never sent, of those due (its own queueing: when this
+is high the generator, not the server, held the load back). peak backlog: most requests due and waiting for
+a connection. send delay p99: due time to actual send. gen cores: the generator's CPU per second of the run.
+EOF

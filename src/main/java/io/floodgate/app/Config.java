@@ -36,6 +36,7 @@ public record Config(
         int maxBodyBytes,
         int maxInFlight,
         int minInFlight,
+        boolean admissionLimit,
         int maxTrackedUsers,
         int writerQueue,
         int writerBatch,
@@ -102,6 +103,7 @@ public record Config(
                 (int) r.integer("FLOODGATE_MAX_BODY_BYTES", 16 * 1024, 64, 16 * 1024 * 1024),
                 (int) r.integer("FLOODGATE_MAX_IN_FLIGHT", 2_048, 1, 1_000_000),
                 (int) r.integer("FLOODGATE_MIN_IN_FLIGHT", 64, 1, 1_000_000),
+                r.onOff("FLOODGATE_ADMISSION", true),
                 (int) r.integer("FLOODGATE_MAX_TRACKED_USERS", 2_000_000, 1, 100_000_000),
                 (int) r.integer("FLOODGATE_WRITER_QUEUE", 8_192, 1, 10_000_000),
                 (int) r.integer("FLOODGATE_WRITER_BATCH", 512, 1, 100_000),
@@ -135,6 +137,19 @@ public record Config(
                 throw new ConfigException(name + " must be from " + min + " to " + max + ", was " + value);
             }
             return value;
+        }
+
+        /** {@code on} or {@code off} (any case); unset gives {@code otherwise}. */
+        boolean onOff(String name, boolean otherwise) {
+            String raw = string(name, null);
+            if (raw == null) {
+                return otherwise;
+            }
+            return switch (raw.toLowerCase(java.util.Locale.ROOT)) {
+                case "on" -> true;
+                case "off" -> false;
+                default -> throw new ConfigException(name + " must be on or off, was '" + raw + "'");
+            };
         }
 
         /** A positive decimal; unset gives {@code otherwise} (0 meaning "off" where allowed). */

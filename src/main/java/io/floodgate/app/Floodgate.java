@@ -114,7 +114,10 @@ public final class Floodgate implements AutoCloseable {
                         () -> redis.stats().unsettled());
             }
             int initial = Math.min(256, config.maxInFlight());
-            ConcurrencyGate gate = new ConcurrencyGate(Math.min(config.minInFlight(), initial), initial, config.maxInFlight());
+            // FLOODGATE_ADMISSION=off: no concurrency limit at all (for overload benchmarks: the baseline to compare with)
+            ConcurrencyGate gate = config.admissionLimit()
+                    ? new ConcurrencyGate(Math.min(config.minInFlight(), initial), initial, config.maxInFlight())
+                    : ConcurrencyGate.unlimited();
             builtAdmission = new Admission(config.userRate(), config.userBurst(), config.globalRate(), clusterRate, gate,
                     breakers, config.maxTrackedUsers());
             this.ledger = builtLedger;

@@ -112,6 +112,10 @@ public final class Bench {
                     }
                 }
             }
+            String fdProblem = OwnProcess.fileDescriptorProblem(plan.concurrency(), plan.targets().size());
+            if (fdProblem != null) {
+                throw new CannotRunException(fdProblem);
+            }
             long soldBefore = 0;
             if (sale) {
                 soldBefore = setUpItem(control);
@@ -123,13 +127,20 @@ public final class Bench {
                 err.println("warming up for " + Durations.format(plan.warmup()) + " (not recorded)");
                 driver.warmUp(plan.warmup());
             }
+            LoadDriver.Channels channels = driver.openChannels();
+            if (channels.failed() > 0) {
+                err.println(String.format(Locale.ROOT, "warning: %,d of %,d connections could not be opened before the run"
+                        + " (first: %s); they are retried on first use", channels.failed(),
+                        plan.concurrency() * plan.targets().size(), channels.firstFailure()));
+            }
             Instant startedAt = Instant.now();
+            long cpuBefore = OwnProcess.cpuNanos();
             long start = System.nanoTime();
-            Tally tally = new Tally(start);
+            Tally tally = new Tally(start, LoadDriver.schedule(plan, start, plan.duration()));
             KeyBook keys = new KeyBook(sale ? plan.users() : 1);
             AtomicLong stockLeft = new AtomicLong(-1);
             Thread stockWatch = sale ? Thread.ofVirtual().name("bench-stock-watch").start(() -> watchStock(control, stockLeft)) : null;
-            LoadDriver.Run run = driver.newRun(tally, keys, plan.duration(), start).start();
+            LoadDriver.Run run = driver.newRun(tally, keys, plan.duration(), start, channels.channels()).start();
             try {
                 clock(run, tally, stockLeft);
             } finally {
@@ -139,6 +150,7 @@ public final class Bench {
             }
             boolean drained = run.awaitWorkers(plan.timeout().plusSeconds(5));
             long end = System.nanoTime();
+            long cpuAfter = OwnProcess.cpuNanos();
             tally.tick(end, stockLeft.get());
             if (!drained) {
                 err.println("warning: some requests were still unanswered " + Durations.format(plan.timeout().plusSeconds(5))
@@ -156,10 +168,19 @@ public final class Bench {
                         .verify(keys, soldBefore, run.stopReason(), sawRelease);
             }
             int exitCode = exitCode(verification);
+            long timeouts = outcomes.stream().filter(o -> o.label().equals(Outcome.TIMEOUT_LABEL))
+                    .mapToLong(Summary.OutcomeCount::count).sum();
+            double cpuSeconds = cpuBefore < 0 || cpuAfter < 0 ? -1 : (cpuAfter - cpuBefore) / 1e9;
             Summary summary = new Summary(plan.runId(), startedAt.truncatedTo(ChronoUnit.MILLIS).toString(),
                     settings(commandLine), seconds, String.valueOf(run.stopReason()), requests,
-                    seconds > 0 ? requests / seconds : 0, Summary.byKind(outcomes), outcomes,
+                    seconds > 0 ? requests / seconds : 0,
+                    seconds > 0 ? tally.count(Outcome.Kind.ACKNOWLEDGED) / seconds : 0,
+                    Summary.byKind(outcomes), outcomes,
                     Summary.latency(tally.totalLatency()), plan.openLoop() ? Summary.latency(tally.totalService()) : null,
+                    Summary.latency(tally.admittedLatency()), plan.openLoop() ? Summary.latency(tally.admittedService()) : null,
+                    tally.byKind(), timeouts, tally.clientBacklog(end),
+                    new Summary.Generator(plan.concurrency() * plan.targets().size(), cpuSeconds,
+                            cpuSeconds < 0 || seconds <= 0 ? -1 : cpuSeconds / seconds),
                     tally.timeline(), verification, exitCode);
             out.print(summary.text());
             out.flush();
@@ -200,13 +221,13 @@ public final class Bench {
         while (!run.stopping()) {
             long now = System.nanoTime();
             if (now - run.endNanos() >= 0) {
-                run.stop(LoadDriver.StopReason.DURATION);
+                run.stop(run.endReason());
                 break;
             }
             if (now - nextTick >= 0) {
                 Tally.Interval i = tally.tick(now, stockLeft.get());
                 if (plan.progress()) {
-                    err.println(progressLine(i, tally));
+                    err.println(progressLine(i, tally.p99SoFarMs(), plan.openLoop()));
                 }
                 nextTick += 1_000_000_000L;
                 continue;
@@ -215,12 +236,18 @@ public final class Bench {
         }
     }
 
-    private String progressLine(Tally.Interval i, Tally tally) {
+    /** The live line: counts by kind, p99 of all and of admitted requests, and the generator's backlog. */
+    static String progressLine(Tally.Interval i, double runP99Ms, boolean openLoop) {
         StringBuilder b = new StringBuilder(160);
-        b.append(String.format(Locale.ROOT, "[%4.0fs] %,9.0f req/s | ok %,7d | rejected %,7d | shed %,6d | errors %,5d | p99 %7.2f ms (run %7.2f)",
-                i.atSeconds(), i.rate(), i.ok(), i.rejected(), i.shed(), i.errors(), i.p99Ms(), tally.p99SoFarMs()));
+        b.append(String.format(Locale.ROOT, "[%4.0fs] %,8.0f req/s | ack %,6d | 200 %,5d | 409 %,6d | shed %,6d | dep %,5d | err %,5d"
+                        + " | p99 %7.1f ms, admitted %7.1f (run %7.1f)",
+                i.atSeconds(), i.rate(), i.acknowledged(), i.replayed(), i.rejected(), i.shed(), i.dependency(), i.errors(),
+                i.p99Ms(), i.admittedP99Ms(), runP99Ms));
+        if (openLoop) {
+            b.append(String.format(Locale.ROOT, " | backlog %,d", i.backlog()));
+        }
         if (i.stockLeft() >= 0) {
-            b.append(String.format(Locale.ROOT, " | stock left %,d", i.stockLeft()));
+            b.append(String.format(Locale.ROOT, " | stock %,d", i.stockLeft()));
         }
         return b.toString();
     }
@@ -253,7 +280,7 @@ public final class Bench {
 
     private String loopDescription() {
         return plan.openLoop()
-                ? String.format(Locale.ROOT, "open loop %,.0f req/s on %d connections", plan.rate(), plan.concurrency())
+                ? String.format(Locale.ROOT, "open loop %,.0f req/s on %,d connections", plan.rate(), plan.concurrency())
                 : String.format(Locale.ROOT, "closed loop %d in flight", plan.concurrency());
     }
 

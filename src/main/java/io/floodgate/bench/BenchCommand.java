@@ -58,8 +58,8 @@ final class BenchCommand {
     @Option(names = "--quantity", defaultValue = "1", description = "Units per order. Default: ${DEFAULT-VALUE}")
     int quantity;
 
-    @Option(names = {"-c", "--concurrency"}, defaultValue = "256",
-            description = "Closed loop: requests in flight. Open loop: connections. Default: ${DEFAULT-VALUE}")
+    @Option(names = {"-c", "--concurrency", "--connections"}, defaultValue = "256",
+            description = "Closed loop: requests in flight. Open loop (--connections): workers, each with one keep-alive connection per target and one request in flight; arrivals due while all are busy wait for one and are counted as client backlog. Default: ${DEFAULT-VALUE}")
     int concurrency;
 
     @Option(names = {"-r", "--rate"}, defaultValue = "0",
@@ -83,7 +83,7 @@ final class BenchCommand {
     double retryShare;
 
     @Option(names = "--timeout", defaultValue = "10s", converter = DurationConverter.class,
-            description = "Client timeout per request; past it the outcome is unknown. Default: ${DEFAULT-VALUE}")
+            description = "Client timeout per request, connecting included: no complete answer by then counts as a timeout (outcome unknown). Default: ${DEFAULT-VALUE}")
     Duration timeout;
 
     @Option(names = "--client", defaultValue = "raw", paramLabel = "raw|jdk",

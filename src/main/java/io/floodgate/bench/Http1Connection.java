@@ -7,6 +7,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.ProtocolException;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -34,17 +35,19 @@ final class Http1Connection implements AutoCloseable {
     private final Socket socket;
     private final InputStream in;
     private final OutputStream out;
-    private byte[] buf = new byte[8 * 1024];
+    /** Small, because there is one per connection (thousands in an open loop); it grows for a large answer. */
+    private byte[] buf = new byte[2 * 1024];
+    private long deadlineNanos;
     private int pos;
     private int lim;
     private boolean reusable = true;
 
-    Http1Connection(InetSocketAddress address, int timeoutMillis) throws IOException {
+    /** Connects, or throws {@link SocketTimeoutException} if not connected by {@code deadlineNanos}. */
+    Http1Connection(InetSocketAddress address, long deadlineNanos) throws IOException {
         Socket s = new Socket();
         try {
             s.setTcpNoDelay(true);
-            s.connect(address, timeoutMillis);
-            s.setSoTimeout(timeoutMillis);
+            s.connect(address, remainingMillis(deadlineNanos));
         } catch (IOException e) {
             s.close();
             throw e;
@@ -59,8 +62,13 @@ final class Http1Connection implements AutoCloseable {
         return reusable;
     }
 
-    /** Writes the complete request bytes and reads the whole answer. */
-    Transport.Reply exchange(byte[] request) throws IOException {
+    /**
+     * Writes the complete request bytes and reads the whole answer, or throws
+     * {@link SocketTimeoutException} if the answer is not complete by {@code deadlineNanos}
+     * ({@link System#nanoTime()}); the connection is not reusable after that.
+     */
+    Transport.Reply exchange(byte[] request, long deadlineNanos) throws IOException {
+        this.deadlineNanos = deadlineNanos;
         boolean done = false;
         try {
             out.write(request);
@@ -170,6 +178,8 @@ final class Http1Connection implements AutoCloseable {
         if (lim == buf.length) {
             buf = Arrays.copyOf(buf, buf.length * 2);
         }
+        // each read may wait only what is left of the request's time (setSoTimeout is a field store)
+        socket.setSoTimeout(remainingMillis(deadlineNanos));
         int n = in.read(buf, lim, buf.length - lim);
         if (n < 0) {
             return false;
@@ -224,6 +234,14 @@ final class Http1Connection implements AutoCloseable {
         String body = new String(buf, pos, lim - pos, StandardCharsets.UTF_8);
         pos = lim;
         return body;
+    }
+
+    private static int remainingMillis(long deadlineNanos) throws SocketTimeoutException {
+        long left = deadlineNanos - System.nanoTime();
+        if (left <= 0) {
+            throw new SocketTimeoutException("no complete answer within the client timeout");
+        }
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(1, (left + 999_999) / 1_000_000));
     }
 
     private boolean nameIs(int start, int end, byte[] lowerName) {

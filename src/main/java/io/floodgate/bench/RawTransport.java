@@ -13,12 +13,16 @@ import java.util.List;
  * use and reopened after the server closes it or a request fails. With one virtual thread per
  * worker this is exactly "N keep-alive connections, one request in flight on each", which is what
  * wrk does with its event loops.
+ *
+ * <p>The client timeout bounds each request as a whole, connecting included: a server that
+ * accepts and never answers (or answers a byte at a time) gives a {@link
+ * java.net.SocketTimeoutException} when it runs out, not a worker that hangs.
  */
 final class RawTransport implements Transport {
 
     private final InetSocketAddress[] addresses;
     private final byte[][] hostHeaders;
-    private final int timeoutMillis;
+    private final long timeoutNanos;
 
     RawTransport(List<URI> targets, Duration timeout) {
         this.addresses = new InetSocketAddress[targets.size()];
@@ -29,7 +33,7 @@ final class RawTransport implements Transport {
             addresses[i] = new InetSocketAddress(t.getHost(), port);
             hostHeaders[i] = ("Host: " + t.getHost() + ":" + port + "\r\n").getBytes(StandardCharsets.US_ASCII);
         }
-        this.timeoutMillis = (int) Math.min(Integer.MAX_VALUE, Math.max(1, timeout.toMillis()));
+        this.timeoutNanos = Math.max(1_000_000L, timeout.toNanos());
     }
 
     @Override
@@ -71,7 +75,17 @@ final class RawTransport implements Transport {
         private final byte[][] lastBytes = new byte[addresses.length][];
 
         @Override
+        public void connect() throws IOException {
+            for (int t = 0; t < connections.length; t++) {
+                if (connections[t] == null) {
+                    connections[t] = new Http1Connection(addresses[t], System.nanoTime() + timeoutNanos);
+                }
+            }
+        }
+
+        @Override
         public Reply send(int target, Request request) throws IOException {
+            long deadline = System.nanoTime() + timeoutNanos;
             // a request sent again as the same object (the ceiling's GET) is encoded once
             byte[] bytes;
             if (lastRequest[target] == request) {
@@ -86,10 +100,11 @@ final class RawTransport implements Transport {
                 if (c != null) {
                     c.close();
                 }
-                c = new Http1Connection(addresses[target], timeoutMillis);
+                connections[target] = null;
+                c = new Http1Connection(addresses[target], deadline);
                 connections[target] = c;
             }
-            return c.exchange(bytes);
+            return c.exchange(bytes, deadline);
         }
 
         @Override

@@ -63,22 +63,48 @@ final class Reports {
                     : " <span class=\"FAIL\">An invariant failed.</span>");
         }
         b.append("</p>");
+        b.append(String.format(Locale.ROOT, "<p>Goodput <b>%,.0f acknowledged orders/s</b> · admitted p99 <b>%.2f ms</b> · all p99 %.2f ms",
+                s.goodput(), s.admitted().p99Ms(), s.latency().p99Ms()));
+        if (s.timeouts() > 0) {
+            b.append(String.format(Locale.ROOT, " · <b>%,d client timeouts</b>", s.timeouts()));
+        }
+        if (s.generator() != null && s.generator().cpuSeconds() >= 0) {
+            b.append(String.format(Locale.ROOT, " · generator: %,d connections, %.2f cores of CPU",
+                    s.generator().connections(), s.generator().cpuCores()));
+        }
+        b.append("</p>");
+        if (s.clientBacklog() != null) {
+            Summary.ClientBacklog c = s.clientBacklog();
+            b.append(String.format(Locale.ROOT, "<p>Client backlog (the generator's own queueing, not the server's): %,d due,"
+                            + " %,d sent; <b>%,d not sent on time</b> (%,d sent %.0f ms or more late, %,d never sent);"
+                            + " peak %,d waiting for a connection; send delay p50 %.2f, p99 %.2f, max %.2f ms.</p>",
+                    c.due(), c.sent(), c.notOnTime(), c.late(), c.lateAfterMs(), c.unsent(), c.peak(),
+                    c.sendDelay().p50Ms(), c.sendDelay().p99Ms(), c.sendDelay().maxMs()));
+        }
 
         List<Tally.Interval> t = s.timeline();
         double[] xs = column(t, Tally.Interval::atSeconds);
         b.append("<h2>Throughput</h2>");
         b.append(lineChart("requests per second, by outcome", xs, List.of(
                 new Series("all", column(t, Tally.Interval::rate), "#1d2330"),
-                new Series("ok", column(t, i -> perSecond(i, i.ok())), "#1f9d55"),
-                new Series("rejected (409)", column(t, i -> perSecond(i, i.rejected())), "#2f6fde"),
-                new Series("shed (429/503)", column(t, i -> perSecond(i, i.shed())), "#d97706"),
-                new Series("errors", column(t, i -> perSecond(i, i.errors())), "#b3261e")), false, x -> fmt(x) + " s", Reports::fmt));
+                new Series("acknowledged", column(t, i -> perSecond(i, i.acknowledged())), color(Outcome.Kind.ACKNOWLEDGED)),
+                new Series("replayed", column(t, i -> perSecond(i, i.replayed())), color(Outcome.Kind.REPLAYED)),
+                new Series("rejected (409)", column(t, i -> perSecond(i, i.rejected())), color(Outcome.Kind.REJECTED)),
+                new Series("shed (429/503)", column(t, i -> perSecond(i, i.shed())), color(Outcome.Kind.SHED)),
+                new Series("503/504", column(t, i -> perSecond(i, i.dependency())), color(Outcome.Kind.DEPENDENCY)),
+                new Series("errors", column(t, i -> perSecond(i, i.errors())), color(Outcome.Kind.ERROR))), false, x -> fmt(x) + " s", Reports::fmt));
         b.append("<h2>Latency over time</h2>");
         b.append(lineChart("milliseconds per second of the run (log scale)", xs, List.of(
                 new Series("p50", column(t, Tally.Interval::p50Ms)),
                 new Series("p90", column(t, Tally.Interval::p90Ms)),
                 new Series("p99", column(t, Tally.Interval::p99Ms)),
-                new Series("max", column(t, Tally.Interval::maxMs))), true, x -> fmt(x) + " s", Reports::fmt));
+                new Series("max", column(t, Tally.Interval::maxMs)),
+                new Series("admitted p99", column(t, Tally.Interval::admittedP99Ms))), true, x -> fmt(x) + " s", Reports::fmt));
+        if (s.clientBacklog() != null) {
+            b.append("<h2>Client backlog</h2>");
+            b.append(lineChart("requests due and not yet sent (waiting for a connection), once a second", xs, List.of(
+                    new Series("backlog", column(t, i -> i.backlog()))), false, x -> fmt(x) + " s", Reports::fmt));
+        }
         if (t.stream().anyMatch(i -> i.stockLeft() >= 0)) {
             b.append("<h2>Stock left</h2>");
             b.append(lineChart("units available (item view)", xs, List.of(
@@ -118,20 +144,45 @@ final class Reports {
     }
 
     private static String latencyTable(Summary s) {
-        StringBuilder b = new StringBuilder("<table><tr><th>ms</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>p99.99</th><th>max</th><th>mean</th><th>count</th></tr>");
-        row(b, s.serviceTime() != null ? "from intended send (CO corrected)" : "latency", s.latency());
-        if (s.serviceTime() != null) {
-            row(b, "service time (from actual send)", s.serviceTime());
+        boolean open = s.serviceTime() != null;
+        StringBuilder b = new StringBuilder("<table><tr><th>ms</th><th>count</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th>");
+        if (open) {
+            b.append("<th>service p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th>");
         }
-        return b.append("</table>").toString();
+        b.append("</tr>");
+        s.latencyByKind().forEach((kind, l) -> row(b, kind.name().toLowerCase(Locale.ROOT), l.latency(), open ? l.serviceTime() : null));
+        row(b, "admitted (all but shed)", s.admitted(), s.admittedService());
+        row(b, "all", s.latency(), s.serviceTime());
+        b.append("</table><p class=\"sub\">").append(open
+                ? "Latency from each request's intended send time (coordinated omission corrected); service time from its actual send."
+                : "Closed loop: latency from the actual send.").append("</p>");
+        return b.toString();
     }
 
-    private static void row(StringBuilder b, String name, Summary.Latency l) {
-        b.append("<tr><td>").append(esc(name)).append("</td>");
-        for (double v : new double[]{l.p50Ms(), l.p90Ms(), l.p99Ms(), l.p999Ms(), l.p9999Ms(), l.maxMs(), l.meanMs()}) {
+    private static void row(StringBuilder b, String name, Summary.Latency l, Summary.Latency service) {
+        b.append("<tr><td>").append(esc(name)).append("</td><td class=\"n\">").append(String.format(Locale.ROOT, "%,d", l.count())).append("</td>");
+        cells(b, l);
+        if (service != null) {
+            cells(b, service);
+        }
+        b.append("</tr>");
+    }
+
+    private static void cells(StringBuilder b, Summary.Latency l) {
+        for (double v : new double[]{l.p50Ms(), l.p90Ms(), l.p99Ms(), l.p999Ms(), l.maxMs()}) {
             b.append("<td class=\"n\">").append(String.format(Locale.ROOT, "%.2f", v)).append("</td>");
         }
-        b.append("<td class=\"n\">").append(String.format(Locale.ROOT, "%,d", l.count())).append("</td></tr>");
+    }
+
+    private static String color(Outcome.Kind kind) {
+        return switch (kind) {
+            case ACKNOWLEDGED -> "#1f9d55";
+            case REPLAYED -> "#0e7490";
+            case REJECTED -> "#2f6fde";
+            case SHED -> "#d97706";
+            case DEPENDENCY -> "#6b21a8";
+            case ERROR -> "#b3261e";
+        };
     }
 
     /** Latency by percentile, x on the usual HdrHistogram scale: log of 1 / (1 - p). */
@@ -186,18 +237,13 @@ final class Reports {
             Summary.OutcomeCount o = outcomes.get(i);
             int y = TOP + i * rowH;
             double w = (W - labelW - 140) * (double) o.count() / max;
-            String color = switch (o.kind()) {
-                case OK -> "#1f9d55";
-                case REJECTED -> "#2f6fde";
-                case SHED -> "#d97706";
-                case ERROR -> "#b3261e";
-            };
+            String color = color(o.kind());
             b.append("<text x=\"8\" y=\"").append(y + 15).append("\">").append(esc(o.label())).append("</text>");
             b.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"16\" fill=\"%s\"/>", labelW, y + 3, Math.max(1, w), color));
             b.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\">%,d (%.1f%%)</text>", labelW + Math.max(1, w) + 6, y + 15,
                     o.count(), s.requests() == 0 ? 0.0 : 100.0 * o.count() / s.requests()));
         }
-        b.append("<text x=\"8\" y=\"16\" fill=\"#667\">green ok · blue rejected by the sale · orange shed · red errors</text>");
+        b.append("<text x=\"8\" y=\"16\" fill=\"#667\">green acknowledged · teal replayed · blue rejected by the sale · orange shed · purple 503/504 · red errors</text>");
         return b.append("</svg>").toString();
     }
 

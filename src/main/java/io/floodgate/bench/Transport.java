@@ -23,9 +23,17 @@ interface Transport extends AutoCloseable {
          * Sends {@code request} to target {@code target} (an index into the plan's targets) and
          * waits for the whole answer.
          *
-         * @throws IOException when no answer came (refused, reset, timed out): the outcome is unknown
+         * @throws IOException when no answer came (refused, reset, or none complete within the
+         *                     client timeout, a {@link java.net.SocketTimeoutException}): the outcome is unknown
          */
         Reply send(int target, Request request) throws IOException;
+
+        /**
+         * Opens this channel's connections now rather than on first use, so that connecting is
+         * not charged to the run. Does nothing where the transport pools connections itself.
+         */
+        default void connect() throws IOException {
+        }
 
         @Override
         void close();

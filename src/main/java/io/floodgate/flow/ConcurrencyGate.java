@@ -1,6 +1,8 @@
 package io.floodgate.flow;
 
 import com.netflix.concurrency.limits.Limiter;
+import com.netflix.concurrency.limits.Limit;
+import com.netflix.concurrency.limits.limit.FixedLimit;
 import com.netflix.concurrency.limits.limit.Gradient2Limit;
 import com.netflix.concurrency.limits.limiter.SimpleLimiter;
 
@@ -51,6 +53,19 @@ public final class ConcurrencyGate {
                 .rttTolerance(2.0)
                 .queueSize(16)
                 .build();
+        this.orders = SimpleLimiter.newBuilder().named("floodgate-orders").limit(limit).build();
+    }
+
+    /**
+     * A gate that never refuses (a fixed limit of {@link Integer#MAX_VALUE}): admission control
+     * switched off, so that an overload benchmark can show what the adaptive limit is worth.
+     * Reads and orders are still counted in flight.
+     */
+    public static ConcurrencyGate unlimited() {
+        return new ConcurrencyGate(FixedLimit.of(Integer.MAX_VALUE));
+    }
+
+    private ConcurrencyGate(Limit limit) {
         this.orders = SimpleLimiter.newBuilder().named("floodgate-orders").limit(limit).build();
     }
 

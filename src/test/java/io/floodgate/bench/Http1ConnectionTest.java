@@ -65,24 +65,24 @@ class Http1ConnectionTest {
                 "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nIdempotent-Replayed: true\r\n\r\n5\r\n{\"ord\r\nC;x=y\r\nerId\":\"o1\"}\n\r\n0\r\n\r\n",
                 "HTTP/1.1 409 Conflict\r\nContent-Length: " + problem.length() + "\r\nConnection: close\r\n\r\n" + problem),
                 requests);
-             Http1Connection c = new Http1Connection(new InetSocketAddress("127.0.0.1", server.getLocalPort()), 5_000)) {
+             Http1Connection c = new Http1Connection(new InetSocketAddress("127.0.0.1", server.getLocalPort()), System.nanoTime() + 5_000_000_000L)) {
             RawTransport encoder = new RawTransport(List.of(java.net.URI.create("http://127.0.0.1:" + server.getLocalPort())),
                     java.time.Duration.ofSeconds(5));
             Transport.Request order = new Transport.Request("POST", "/api/v1/orders", "k-1", "k-1:0",
                     "{\"userId\":\"u\"}".getBytes(StandardCharsets.US_ASCII));
 
-            Transport.Reply first = c.exchange(encoder.encode(0, order));
+            Transport.Reply first = c.exchange(encoder.encode(0, order), System.nanoTime() + 5_000_000_000L);
             assertThat(first.status()).isEqualTo(201);
             assertThat(first.body()).isEqualTo("{\"orderId\":\"o1\"}\n");
             assertThat(first.replayed()).isFalse();
             assertThat(c.reusable()).isTrue();
 
-            Transport.Reply second = c.exchange(encoder.encode(0, order));
+            Transport.Reply second = c.exchange(encoder.encode(0, order), System.nanoTime() + 5_000_000_000L);
             assertThat(second.status()).isEqualTo(200);
             assertThat(second.body()).isEqualTo("{\"orderId\":\"o1\"}\n");
             assertThat(second.replayed()).isTrue();
 
-            Transport.Reply third = c.exchange(encoder.encode(0, order));
+            Transport.Reply third = c.exchange(encoder.encode(0, order), System.nanoTime() + 5_000_000_000L);
             assertThat(third.status()).isEqualTo(409);
             assertThat(Outcome.field(third.body(), "code")).isEqualTo("SOLD_OUT");
             assertThat(c.reusable()).isFalse();
@@ -92,5 +92,27 @@ class Http1ConnectionTest {
                 .contains("\r\nIdempotency-Key: k-1\r\n", "\r\nX-Request-Id: k-1:0\r\n",
                         "\r\nContent-Type: application/json\r\n", "\r\nContent-Length: 14\r\n")
                 .endsWith("\r\n\r\n{\"userId\":\"u\"}");
+    }
+
+    @Test
+    void aServerThatAcceptsAndNeverAnswersGivesATimeoutNotAHang() throws Exception {
+        try (ServerSocket server = new ServerSocket(0)) {
+            Thread.ofVirtual().start(() -> {
+                try (Socket s = server.accept()) {
+                    s.getInputStream().readAllBytes(); // reads the request, never answers
+                } catch (IOException ignored) {
+                    // closed by the test
+                }
+            });
+            RawTransport transport = new RawTransport(List.of(java.net.URI.create("http://127.0.0.1:" + server.getLocalPort())),
+                    java.time.Duration.ofMillis(200));
+            try (Transport.Channel channel = transport.channel()) {
+                channel.connect();
+                Transport.Request live = new Transport.Request("GET", "/health/live", null, null, null);
+                IOException thrown = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> channel.send(0, live));
+                assertThat(thrown).isInstanceOf(java.net.SocketTimeoutException.class);
+                assertThat(Outcome.transport(thrown).label()).isEqualTo(Outcome.TIMEOUT_LABEL);
+            }
+        }
     }
 }

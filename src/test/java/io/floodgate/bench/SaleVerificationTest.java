@@ -78,10 +78,19 @@ class SaleVerificationTest {
         Bench.Result result = Bench.execute(plan, sink(new ByteArrayOutputStream()), sink(new ByteArrayOutputStream()));
         assertThat(result.summary().exitCode()).isZero();
         String json = Files.readString(reports.resolve("report.json"));
-        assertThat(io.floodgate.testing.Api.JSON.readTree(json).path("requests").asLong()).isEqualTo(300);
+        var tree = io.floodgate.testing.Api.JSON.readTree(json);
+        assertThat(tree.path("requests").asLong()).isEqualTo(300);
+        // 50 units at one per order: exactly 50 new orders acknowledged, whatever else happened
+        assertThat(tree.path("latencyByKind").path("ACKNOWLEDGED").path("latency").path("count").asLong()).isEqualTo(50);
+        assertThat(tree.path("goodput").asDouble()).isCloseTo(50 / tree.path("seconds").asDouble(),
+                org.assertj.core.api.Assertions.within(1e-6));
+        assertThat(tree.path("admitted").path("count").asLong())
+                .isEqualTo(300 - tree.path("byKind").path("SHED").asLong());
+        assertThat(tree.path("clientBacklog").isNull()).as("a closed loop has no client backlog").isTrue();
         assertThat(json).doesNotContain(TestFloodgate.ADMIN_TOKEN);
         String html = Files.readString(reports.resolve("report.html"));
         assertThat(html).contains("<svg").contains("Throughput").contains("Latency distribution").contains("PASS")
+                .contains("Goodput").contains("admitted (all but shed)").contains("acknowledged")
                 .doesNotContain("<script").doesNotContain("http://cdn").doesNotContain("https://");
     }
 

@@ -77,7 +77,7 @@ class TallyTest {
         Tally.Interval second = tally.tick(1_500 * MS, 0);
 
         assertThat(first.requests()).isEqualTo(50);
-        assertThat(first.ok()).isEqualTo(30);
+        assertThat(first.acknowledged()).isEqualTo(30);
         assertThat(first.rejected()).isEqualTo(20);
         assertThat(first.rate()).isEqualTo(50.0);
         assertThat(first.stockLeft()).isEqualTo(7);
@@ -90,19 +90,27 @@ class TallyTest {
         List<Summary.OutcomeCount> outcomes = tally.outcomes();
         assertThat(outcomes).extracting(Summary.OutcomeCount::label)
                 .containsExactly("201", "409 SOLD_OUT", "503 OVERLOADED", "transport ConnectException");
-        assertThat(Summary.byKind(outcomes)).containsEntry(Outcome.Kind.OK, 30L).containsEntry(Outcome.Kind.ERROR, 1L);
+        assertThat(Summary.byKind(outcomes)).containsEntry(Outcome.Kind.ACKNOWLEDGED, 30L).containsEntry(Outcome.Kind.ERROR, 1L);
         assertThat(tally.totalLatency().getTotalCount()).isEqualTo(52);
     }
 
     @Test
     void outcomesAreClassedAsTheSaleSeesThem() {
-        assertThat(Outcome.of(201, null).kind()).isEqualTo(Outcome.Kind.OK);
-        assertThat(Outcome.of(200, null).kind()).isEqualTo(Outcome.Kind.OK);
+        assertThat(Outcome.of(201, null).kind()).isEqualTo(Outcome.Kind.ACKNOWLEDGED);
+        assertThat(Outcome.of(202, null).kind()).isEqualTo(Outcome.Kind.ACKNOWLEDGED);
+        assertThat(Outcome.of(200, null).kind()).isEqualTo(Outcome.Kind.REPLAYED);
+        assertThat(Outcome.ofLive(200, null).kind()).isEqualTo(Outcome.Kind.ACKNOWLEDGED);
         assertThat(Outcome.of(409, "PER_USER_LIMIT").kind()).isEqualTo(Outcome.Kind.REJECTED);
         assertThat(Outcome.of(429, "RATE_LIMITED").kind()).isEqualTo(Outcome.Kind.SHED);
         assertThat(Outcome.of(503, "OVERLOADED").kind()).isEqualTo(Outcome.Kind.SHED);
-        assertThat(Outcome.of(504, "DEADLINE_EXCEEDED").kind()).isEqualTo(Outcome.Kind.ERROR);
+        assertThat(Outcome.of(503, "DEPENDENCY_UNAVAILABLE").kind()).isEqualTo(Outcome.Kind.DEPENDENCY);
+        assertThat(Outcome.of(504, "DEADLINE_EXCEEDED").kind()).isEqualTo(Outcome.Kind.DEPENDENCY);
+        assertThat(Outcome.of(500, "INTERNAL").kind()).isEqualTo(Outcome.Kind.ERROR);
         assertThat(Outcome.of(400, "INVALID_REQUEST").label()).isEqualTo("400 INVALID_REQUEST");
+        Outcome timeout = Outcome.transport(new java.net.SocketTimeoutException("no answer"));
+        assertThat(timeout.label()).isEqualTo(Outcome.TIMEOUT_LABEL);
+        assertThat(timeout.kind()).isEqualTo(Outcome.Kind.ERROR);
+        assertThat(Outcome.transport(new java.net.ConnectException("refused")).label()).isEqualTo("transport ConnectException");
         assertThat(Outcome.field("{\"orderId\":\"abc-1\",\"sku\":\"S\"}", "orderId")).isEqualTo("abc-1");
         assertThat(Outcome.field("{\"status\":409}", "code")).isNull();
     }

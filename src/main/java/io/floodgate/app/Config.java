@@ -46,7 +46,10 @@ public record Config(
         double clusterRate,
         int instances,
         Duration clusterRateTimeout,
-        Duration redisSlowCall) {
+        Duration redisSlowCall,
+        Duration reconcilePeriod,
+        Duration reconcileGrace,
+        Duration reconcileLease) {
 
     /** A configuration error: which variable, what it was, what it must be. */
     public static final class ConfigException extends IllegalArgumentException {
@@ -113,7 +116,25 @@ public record Config(
                 clusterRate,
                 (int) r.integer("FLOODGATE_INSTANCES", 1, 1, 10_000),
                 Duration.ofMillis(r.integer("FLOODGATE_CLUSTER_RATE_TIMEOUT_MS", 5, 1, 10_000)),
-                Duration.ofMillis(r.integer("FLOODGATE_REDIS_SLOW_CALL_MS", 250, 1, 600_000)));
+                Duration.ofMillis(r.integer("FLOODGATE_REDIS_SLOW_CALL_MS", 250, 1, 600_000)),
+                Duration.ofMillis(r.integer("FLOODGATE_RECONCILE_PERIOD_MS", 10_000, 10, 3_600_000)),
+                reconcileGrace(r, maxTimeout),
+                Duration.ofMillis(r.integer("FLOODGATE_RECONCILE_LEASE_MS", 15_000, 100, 3_600_000)));
+    }
+
+    /**
+     * How old a pending reservation must be before the reconciler finishes it: longer than any
+     * request may still be settling it itself (its deadline, then the log's own settlement, which
+     * gives up at half the grace).
+     */
+    private static Duration reconcileGrace(Reader r, Duration maxTimeout) {
+        Duration grace = Duration.ofMillis(r.integer("FLOODGATE_RECONCILE_GRACE_MS", 60_000, 1_000, 86_400_000));
+        if (grace.compareTo(maxTimeout.multipliedBy(2)) < 0) {
+            throw new ConfigException("FLOODGATE_RECONCILE_GRACE_MS (" + grace.toMillis() + ") must be at least twice"
+                    + " FLOODGATE_MAX_REQUEST_TIMEOUT_MS (" + maxTimeout.toMillis() + "): a reservation younger than"
+                    + " that may still be settled by its own request");
+        }
+        return grace;
     }
 
     private record Reader(Map<String, String> env) {

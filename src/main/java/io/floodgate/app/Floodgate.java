@@ -2,6 +2,8 @@ package io.floodgate.app;
 
 import io.floodgate.core.CatalogService;
 import io.floodgate.core.OrderService;
+import io.floodgate.core.Reconciler;
+import io.floodgate.core.port.Lock;
 import io.floodgate.core.port.OrderLog;
 import io.floodgate.core.port.OrderStore;
 import io.floodgate.core.port.StockLedger;
@@ -15,8 +17,10 @@ import io.floodgate.jdbc.JdbcStores;
 import io.floodgate.kafka.KafkaOrderLog;
 import io.floodgate.kafka.KafkaOrderLogs;
 import io.floodgate.memory.InMemoryStockLedger;
+import io.floodgate.memory.InProcessLock;
 import io.floodgate.redis.RedisLedger;
 import io.floodgate.redis.RedisLedgers;
+import io.floodgate.redis.RedisLocks;
 import io.floodgate.observe.Metrics;
 import io.helidon.webserver.WebServer;
 import org.slf4j.Logger;
@@ -53,6 +57,8 @@ public final class Floodgate implements AutoCloseable {
     private final CountDownLatch closeDone = new CountDownLatch(1);
     /** The Redis ledger when FLOODGATE_REDIS_URL is set, for readiness; otherwise null. */
     private RedisLedger redisLedger;
+    private final Lock lock;
+    private final Reconciler reconciler;
     /** The Kafka order log when FLOODGATE_KAFKA_BOOTSTRAP is set, for readiness; otherwise null. */
     private KafkaOrderLog kafkaLog;
     private static final Duration LOG_DRAIN_TIMEOUT = Duration.ofSeconds(60);
@@ -70,6 +76,7 @@ public final class Floodgate implements AutoCloseable {
         StockLedger builtLedger = null;
         GroupCommitOrderLog writer = null;
         KafkaOrderLog kafka = null;
+        Lock builtLock = null;
         Admission builtAdmission = null;
         try {
             // the log comes before the ledger: a ledger rebuilt from the store must first see the
@@ -86,6 +93,7 @@ public final class Floodgate implements AutoCloseable {
                         .consumers(config.kafkaConsumers())
                         .maxInFlight(config.writerQueue())
                         .maxBatch(config.writerBatch())
+                        .settleRetention(config.reconcileGrace().dividedBy(2))
                         .build(), store);
                 this.kafkaLog = kafka;
                 builtLog = breakers.guardLog("kafka", kafka);
@@ -94,10 +102,12 @@ public final class Floodgate implements AutoCloseable {
             if (config.redisUrl() == null) {
                 drainLog.run();
                 builtLedger = InMemoryStockLedger.restoredFrom(store, clock);
+                builtLock = new InProcessLock(clock);
             } else {
-                RedisLedger redis = RedisLedgers.connect(
-                        RedisLedgers.settings(config.redisUrl()).namespace(config.redisNamespace())
-                                .beforeRebuild(drainLog).build(), clock, store);
+                RedisLedgers.Settings redisSettings = RedisLedgers.settings(config.redisUrl())
+                        .namespace(config.redisNamespace()).beforeRebuild(drainLog).build();
+                RedisLedger redis = RedisLedgers.connect(redisSettings, clock, store);
+                builtLock = RedisLocks.connect(redisSettings);
                 builtLedger = breakers.guardRedisLedger(redis, config.redisSlowCall());
                 this.redisLedger = redis;
                 if (config.clusterRate() > 0) {
@@ -125,6 +135,11 @@ public final class Floodgate implements AutoCloseable {
             this.admission = builtAdmission;
             registerGauges(writer, kafka);
 
+            this.lock = builtLock;
+            this.reconciler = new Reconciler(ledger, store, orderLog, lock, clock, new Reconciler.Settings(
+                    config.reconcilePeriod(), config.reconcileGrace(), config.reconcileLease(), 10_000));
+            registerReconciler(reconciler);
+
             OrderService orders = new OrderService(ledger, orderLog, store, clock);
             CatalogService catalog = new CatalogService(ledger, store);
             this.api = new HttpApi(orders, catalog, admission, this::downDependencies, metrics,
@@ -144,6 +159,7 @@ public final class Floodgate implements AutoCloseable {
                 throw new IllegalStateException("cannot listen on " + config.host() + ":" + config.port()
                         + " (is the port in use? set FLOODGATE_PORT to another port, or 0 for any free one)");
             }
+            reconciler.start();
         } catch (RuntimeException e) {
             if (writer != null) {
                 writer.close();
@@ -154,6 +170,9 @@ public final class Floodgate implements AutoCloseable {
             if (builtAdmission != null) {
                 builtAdmission.close();
             }
+            if (builtLock != null) {
+                builtLock.close();
+            }
             if (builtLedger != null) {
                 builtLedger.close();
             }
@@ -161,6 +180,19 @@ public final class Floodgate implements AutoCloseable {
             metrics.close();
             throw e;
         }
+    }
+
+    private void registerReconciler(Reconciler r) {
+        metrics.gauge("floodgate.reconciler.leader", "1 while this instance leads the reconciler", () -> r.stats().leader() ? 1 : 0);
+        metrics.counter("floodgate.reconciler.passes", "Reconciler passes led by this instance", () -> r.stats().passes());
+        metrics.counter("floodgate.reconciler.confirmed", "Stale reservations the reconciler confirmed (order was stored)",
+                () -> r.stats().confirmed());
+        metrics.counter("floodgate.reconciler.released", "Stale reservations the reconciler released (order never stored)",
+                () -> r.stats().released());
+        metrics.gauge("floodgate.reconciler.drifting.items", "Items whose ledger and store disagreed at the last audit",
+                () -> r.stats().driftingItems());
+        metrics.gauge("floodgate.reconciler.drift.units", "Units of disagreement between ledger and store at the last audit",
+                () -> r.stats().driftUnits());
     }
 
     private void registerClusterRate(ClusterRateLimiter limiter) {
@@ -290,6 +322,7 @@ public final class Floodgate implements AutoCloseable {
     private void drain() {
         long start = System.nanoTime();
         LOG.info("draining: {} requests in flight, {} orders queued", api.inFlight(), orderLog.depth());
+        reconciler.close();
         server.stop();
         long deadline = start + config.drainTimeout().toNanos();
         while (api.inFlight() > 0 && System.nanoTime() - deadline < 0) {
@@ -308,6 +341,7 @@ public final class Floodgate implements AutoCloseable {
             orderLog.close();
         }
         admission.close();
+        lock.close();
         ledger.close();
         store.close();
         metrics.close();

@@ -102,6 +102,11 @@ final class GuardedOrderStore implements OrderStore {
     }
 
     @Override
+    public java.util.Map<String, Long> unitsSoldBySku() {
+        return call(delegate::unitsSoldBySku);
+    }
+
+    @Override
     public void forEachOrder(Consumer<Order> sink) {
         delegate.forEachOrder(sink);
     }

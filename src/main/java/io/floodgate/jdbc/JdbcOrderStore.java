@@ -415,6 +415,22 @@ final class JdbcOrderStore implements OrderStore {
         });
     }
 
+    @Override
+    public java.util.Map<String, Long> unitsSoldBySku() {
+        return read("sum the units sold per item", c -> {
+            java.util.Map<String, Long> sold = new java.util.HashMap<>();
+            try (PreparedStatement ps = prepare(c,
+                    "SELECT sku, SUM(quantity) FROM orders WHERE status <> 'CANCELLED' GROUP BY sku")) {
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        sold.put(rs.getString(1), rs.getLong(2));
+                    }
+                }
+            }
+            return sold;
+        });
+    }
+
     private static Instant millis(ResultSet rs, int column) throws SQLException {
         long value = rs.getLong(column);
         return rs.wasNull() ? null : Instant.ofEpochMilli(value);

@@ -92,7 +92,7 @@ final class KafkaLog implements KafkaOrderLog {
         this.producer = producer;
         this.partitions = partitions;
         this.permits = new Semaphore(settings.maxInFlight());
-        this.settler = new StoreSettler(store, settings.maxInFlight(), settings.maxBatch());
+        this.settler = new StoreSettler(store, settings.maxInFlight(), settings.maxBatch(), settings.settleRetention());
         this.writers = new OrderWriters(settings, store, producer);
     }
 

@@ -53,10 +53,13 @@ public final class KafkaOrderLogs {
      *                          ({@code max.block.ms}); keep it far below request deadlines
      * @param linger            how long the producer waits to fill a batch ({@code linger.ms})
      * @param maxBatch          records per consumer poll, and so per store transaction
+     * @param settleRetention   how long an order whose send failed ambiguously is retried into
+     *                          the store before it is left, reserved, to the reconciler; keep it
+     *                          well below the reconciler's grace period
      */
     public record Settings(String bootstrap, String topic, int partitions, short replicationFactor, String group,
                            int consumers, int maxInFlight, Duration deliveryTimeout, Duration requestTimeout,
-                           Duration maxBlock, Duration linger, int maxBatch) {
+                           Duration maxBlock, Duration linger, int maxBatch, Duration settleRetention) {
 
         public String deadLetterTopic() {
             return topic + ".dlq";
@@ -75,6 +78,7 @@ public final class KafkaOrderLogs {
             private Duration maxBlock = Duration.ofMillis(100);
             private Duration linger = Duration.ofMillis(1);
             private int maxBatch = 500;
+            private Duration settleRetention = Duration.ofSeconds(30);
 
             Builder(String bootstrap) {
                 if (bootstrap == null || !bootstrap.matches("[^,\\s]+:\\d{1,5}(,[^,\\s]+:\\d{1,5})*")) {
@@ -151,6 +155,11 @@ public final class KafkaOrderLogs {
                 return this;
             }
 
+            public Builder settleRetention(Duration retention) {
+                this.settleRetention = positive("settleRetention", retention);
+                return this;
+            }
+
             public Settings build() {
                 if (deliveryTimeout.compareTo(requestTimeout.plus(linger)) < 0) {
                     // Kafka's own rule (delivery.timeout.ms >= linger.ms + request.timeout.ms), said early
@@ -158,7 +167,7 @@ public final class KafkaOrderLogs {
                             + " requestTimeout + linger (" + requestTimeout.plus(linger) + ")");
                 }
                 return new Settings(bootstrap, topic, partitions, replicationFactor, group, consumers, maxInFlight,
-                        deliveryTimeout, requestTimeout, maxBlock, linger, maxBatch);
+                        deliveryTimeout, requestTimeout, maxBlock, linger, maxBatch, settleRetention);
             }
 
             private static int atLeastOne(String name, int value) {

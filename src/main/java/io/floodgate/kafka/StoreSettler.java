@@ -20,25 +20,29 @@ import java.util.concurrent.atomic.LongAdder;
  * write later changes nothing) and then confirmed. Never released: if it did reach the log, the
  * consumers would store it, and a released reservation would then be stock sold twice.
  *
- * <p>One virtual thread writes them in batches with backoff while the store is down. The queue is
- * bounded by the log's in-flight limit (each order here held a permit); an order that cannot be
- * written before {@link #close} stays reserved, for the reconciler to finish.
+ * <p>One virtual thread writes them in batches with backoff while the store is down, for at most
+ * the retention; the queue is bounded by the log's in-flight limit (each order here held a
+ * permit). An order not written within its retention, or before {@link #close}, stays reserved
+ * for the reconciler, whose grace period is longer than the retention: it confirms the order if
+ * the log's copy reached the store, and releases it otherwise.
  */
 final class StoreSettler {
 
     private static final Logger LOG = LoggerFactory.getLogger(StoreSettler.class);
 
-    private record Unsettled(Order order, Settlement late) {
+    private record Unsettled(Order order, Settlement late, long sinceNanos) {
     }
 
     private final OrderStore store;
+    private final long retentionNanos;
     private final int maxBatch;
     private final ArrayBlockingQueue<Unsettled> queue;
     private final Thread thread;
     private final LongAdder settled = new LongAdder();
     private volatile boolean closing;
 
-    StoreSettler(OrderStore store, int capacity, int maxBatch) {
+    StoreSettler(OrderStore store, int capacity, int maxBatch, Duration retention) {
+        this.retentionNanos = retention.toNanos();
         this.store = store;
         this.maxBatch = maxBatch;
         this.queue = new ArrayBlockingQueue<>(capacity);
@@ -46,7 +50,7 @@ final class StoreSettler {
     }
 
     void settle(Order order, Settlement late) {
-        if (!queue.offer(new Unsettled(order, late))) {
+        if (!queue.offer(new Unsettled(order, late, System.nanoTime()))) {
             LOG.error("order {} failed in Kafka and the settler's queue is full; it stays reserved for the"
                     + " reconciler to finish", order.orderId());
         }
@@ -85,6 +89,16 @@ final class StoreSettler {
                 }
                 LOG.warn("cannot write {} orders whose Kafka send failed to the store yet: {}; retrying",
                         batch.size(), e.getMessage());
+                long now = System.nanoTime();
+                batch.removeIf(u -> {
+                    if (now - u.sinceNanos() < retentionNanos) {
+                        return false;
+                    }
+                    LOG.error("gave up writing order {} (Kafka send failed) to the store; it stays reserved, and the"
+                            + " reconciler confirms it if it reached the store through the log, or releases it",
+                            u.order().orderId());
+                    return true;
+                });
                 try {
                     Thread.sleep(backoffMillis + ThreadLocalRandom.current().nextLong(backoffMillis));
                 } catch (InterruptedException ie) {

@@ -93,7 +93,10 @@ class ClusterRateLimitTest {
         assertThat(a.stats().allowed()).as("seed %d: both instances admit", seed).isPositive();
         assertThat(b.stats().allowed()).as("seed %d: both instances admit", seed).isPositive();
         assertThat(a.stats().fallbackAllowed() + b.stats().fallbackAllowed()).as("no fallback while Redis answers").isZero();
-        assertThat(leases).as("seed %d: leases, not a round trip per order", seed).isLessThan(admitted);
+        if (a.chunk() >= 2) {
+            // at low rates a lease is one token (10 ms of the instance's share): no batching to show
+            assertThat(leases).as("seed %d: leases, not a round trip per order", seed).isLessThan(admitted);
+        }
     }
 
     @Test

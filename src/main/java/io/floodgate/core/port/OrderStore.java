@@ -66,6 +66,21 @@ public interface OrderStore extends AutoCloseable {
     void forEachOrder(Consumer<Order> sink);
 
     /**
+     * Units held by orders that are not cancelled, by sku (items without such orders are absent):
+     * what the reconciler's audit compares with the ledger. Stores answer it with one aggregate
+     * query; this default scans every order.
+     */
+    default java.util.Map<String, Long> unitsSoldBySku() {
+        java.util.Map<String, Long> sold = new java.util.HashMap<>();
+        forEachOrder(o -> {
+            if (o.status() != io.floodgate.core.domain.OrderStatus.CANCELLED) {
+                sold.merge(o.sku(), (long) o.quantity(), Long::sum);
+            }
+        });
+        return sold;
+    }
+
+    /**
      * {@link #insertOrders(List)}, fenced: the orders a lock holder settles (reservations that a
      * crash left unwritten).
      *

@@ -115,7 +115,7 @@ public record Config(
                 Duration.ofMillis(r.integer("FLOODGATE_BREAKER_OPEN_MS", 2_000, 10, 600_000)),
                 clusterRate,
                 (int) r.integer("FLOODGATE_INSTANCES", 1, 1, 10_000),
-                Duration.ofMillis(r.integer("FLOODGATE_CLUSTER_RATE_TIMEOUT_MS", 5, 1, 10_000)),
+                Duration.ofMillis(r.integer("FLOODGATE_CLUSTER_RATE_TIMEOUT_MS", 25, 1, 10_000)),
                 Duration.ofMillis(r.integer("FLOODGATE_REDIS_SLOW_CALL_MS", 250, 1, 600_000)),
                 Duration.ofMillis(r.integer("FLOODGATE_RECONCILE_PERIOD_MS", 10_000, 10, 3_600_000)),
                 reconcileGrace(r, maxTimeout),

@@ -13,6 +13,8 @@
 #        scripts/kafka.sh logs [-f|N]   the broker log (last N lines, default 100; -f follows)
 #        scripts/kafka.sh topics ARGS   kafka-topics (TopicCommand) against the running broker,
 #                                       e.g. topics --list, topics --describe --topic orders
+#        scripts/kafka.sh consume ARGS  kafka-console-consumer against the running broker,
+#                                       e.g. consume --topic floodgate.orders.dlq --from-beginning
 #        scripts/kafka.sh clean     stop and delete the data (topics, offsets); keeps the jars
 #
 # Environment (all optional):
@@ -380,6 +382,13 @@ cmd_topics() {
   run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$addr" "$@"
 }
 
+cmd_consume() {
+  local addr
+  addr=$(cmd_address) || exit 3
+  pick_java
+  run_tool org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$addr" "$@"
+}
+
 cmd_clean() {
   cmd_stop
   rm -rf "$data" "$dir/cluster.id"
@@ -396,7 +405,7 @@ case "$action" in
     flock -w $((start_timeout + stop_timeout + 120)) 9 || die "another scripts/kafka.sh holds $dir/.lock"
     "cmd_$action"
     ;;
-  status | address | logs | topics) "cmd_$action" "$@" ;;
+  status | address | logs | topics | consume) "cmd_$action" "$@" ;;
   *)
     sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
     exit 2

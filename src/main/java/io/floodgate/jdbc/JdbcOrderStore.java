@@ -258,8 +258,12 @@ final class JdbcOrderStore implements OrderStore {
         if (orders.isEmpty()) {
             return;
         }
+        // in id order: two batches holding the same orders (a retry beside the first attempt) then
+        // lock their rows in one order and wait for each other instead of deadlocking
+        List<Order> byId = new ArrayList<>(orders);
+        byId.sort(java.util.Comparator.comparing(Order::orderId));
         try (PreparedStatement ps = prepare(c, dialect.insertOrderIfAbsent)) {
-            for (Order o : orders) {
+            for (Order o : byId) {
                 ps.setString(1, o.orderId());
                 ps.setString(2, o.sku());
                 ps.setString(3, o.idempotencyKey());

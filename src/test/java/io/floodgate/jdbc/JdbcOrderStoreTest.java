@@ -22,10 +22,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -95,11 +91,7 @@ class JdbcOrderStoreTest {
     }
 
     private static void execute(String url, String user, String sql) {
-        try (Connection c = DriverManager.getConnection(url, user, ""); Statement s = c.createStatement()) {
-            s.execute(sql);
-        } catch (SQLException e) {
-            throw new IllegalStateException("cannot run '" + sql + "' on " + url + " (is the server up?): " + e.getMessage(), e);
-        }
+        ShardDatabases.run(url, user, sql);
     }
 
     @AfterEach

@@ -86,7 +86,8 @@ public final class ShardDatabases implements AutoCloseable {
         run(server.base + server.adminDatabase, server.user, sql);
     }
 
-    private static void run(String url, String user, String sql) {
+    /** Runs one statement on the database at {@code url} (password empty, as on this machine). */
+    public static void run(String url, String user, String sql) {
         try (Connection c = DriverManager.getConnection(url, user, ""); Statement s = c.createStatement()) {
             s.execute(sql);
         } catch (SQLException e) {

@@ -3,7 +3,9 @@ package io.floodgate.app;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -20,6 +22,7 @@ public record Config(
         String dbUrl,
         String dbUser,
         String dbPassword,
+        List<String> dbShards,
         String redisUrl,
         String redisNamespace,
         String kafkaBootstrap,
@@ -81,15 +84,18 @@ public record Config(
                     + " FLOODGATE_REDIS_URL: the cluster-wide rate is kept in Redis; set FLOODGATE_GLOBAL_RATE for a"
                     + " limit on this instance alone");
         }
+        String dbUrl = r.string("FLOODGATE_DB_URL", null);
+        List<String> dbShards = dbShards(r, dbUrl);
         return new Config(
                 r.string("FLOODGATE_HOST", "0.0.0.0"),
                 (int) r.integer("FLOODGATE_PORT", 8080, 0, 65_535),
                 token,
                 generated,
                 Path.of(r.string("FLOODGATE_DATA_DIR", "./data")),
-                r.string("FLOODGATE_DB_URL", null),
+                dbUrl,
                 r.string("FLOODGATE_DB_USER", null),
                 r.string("FLOODGATE_DB_PASSWORD", null),
+                dbShards,
                 redisUrl,
                 r.string("FLOODGATE_REDIS_NAMESPACE", "fg"),
                 r.string("FLOODGATE_KAFKA_BOOTSTRAP", null),
@@ -120,6 +126,58 @@ public record Config(
                 Duration.ofMillis(r.integer("FLOODGATE_RECONCILE_PERIOD_MS", 10_000, 10, 3_600_000)),
                 reconcileGrace(r, maxTimeout),
                 Duration.ofMillis(r.integer("FLOODGATE_RECONCILE_LEASE_MS", 15_000, 100, 3_600_000)));
+    }
+
+    /**
+     * FLOODGATE_DB_SHARDS: JDBC URLs separated by commas, shard 0 first, all PostgreSQL or all
+     * MariaDB/MySQL (one user and password, FLOODGATE_DB_USER/PASSWORD). Unset: empty, and
+     * FLOODGATE_DB_URL (or the embedded store) holds everything. FLOODGATE_DB_URL may be set
+     * beside it only as the first entry, so that a single database can become shard 0.
+     */
+    private static List<String> dbShards(Reader r, String dbUrl) {
+        String raw = r.string("FLOODGATE_DB_SHARDS", null);
+        if (raw == null) {
+            return List.of();
+        }
+        List<String> urls = new ArrayList<>();
+        for (String part : raw.split(",", -1)) {
+            String url = part.trim();
+            if (url.isEmpty()) {
+                throw new ConfigException("FLOODGATE_DB_SHARDS must be JDBC URLs separated by commas, shard 0 first;"
+                        + " entry " + urls.size() + " is empty in '" + raw + "'");
+            }
+            String engine = engineOf(url);
+            if (engine == null) {
+                throw new ConfigException("FLOODGATE_DB_SHARDS entry " + urls.size() + " '" + url + "' must start with"
+                        + " jdbc:postgresql:, jdbc:mariadb: or jdbc:mysql: (the embedded SQLite store is not sharded)");
+            }
+            if (!urls.isEmpty() && !engine.equals(engineOf(urls.getFirst()))) {
+                throw new ConfigException("FLOODGATE_DB_SHARDS entry " + urls.size() + " '" + url + "' is " + engine
+                        + " but shard 0 '" + urls.getFirst() + "' is " + engineOf(urls.getFirst())
+                        + ": every shard must run the same engine");
+            }
+            if (urls.contains(url)) {
+                throw new ConfigException("FLOODGATE_DB_SHARDS names '" + url + "' twice: each shard is a database of"
+                        + " its own");
+            }
+            urls.add(url);
+        }
+        if (dbUrl != null && !dbUrl.equals(urls.getFirst())) {
+            throw new ConfigException("FLOODGATE_DB_URL ('" + dbUrl + "') and FLOODGATE_DB_SHARDS are both set, and"
+                    + " the URL is not shard 0 ('" + urls.getFirst() + "'): unset FLOODGATE_DB_URL, or list it first"
+                    + " in FLOODGATE_DB_SHARDS");
+        }
+        return List.copyOf(urls);
+    }
+
+    private static String engineOf(String jdbcUrl) {
+        if (jdbcUrl.startsWith("jdbc:postgresql:")) {
+            return "PostgreSQL";
+        }
+        if (jdbcUrl.startsWith("jdbc:mariadb:") || jdbcUrl.startsWith("jdbc:mysql:")) {
+            return "MariaDB/MySQL";
+        }
+        return null;
     }
 
     /**

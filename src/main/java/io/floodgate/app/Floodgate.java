@@ -69,9 +69,14 @@ public final class Floodgate implements AutoCloseable {
         this.config = config;
         this.metrics = new Metrics();
         this.breakers = new Breakers(config.slowCall(), config.breakerOpen());
-        OrderStore rawStore = config.dbUrl() == null
-                ? JdbcStores.embedded(config.dataDir(), clock)
-                : JdbcStores.connect(config.dbUrl(), config.dbUser(), config.dbPassword(), clock);
+        OrderStore rawStore;
+        if (!config.dbShards().isEmpty()) {
+            rawStore = JdbcStores.sharded(config.dbShards(), config.dbUser(), config.dbPassword(), clock);
+        } else if (config.dbUrl() != null) {
+            rawStore = JdbcStores.connect(config.dbUrl(), config.dbUser(), config.dbPassword(), clock);
+        } else {
+            rawStore = JdbcStores.embedded(config.dataDir(), clock);
+        }
         this.store = breakers.guardStore(rawStore);
         StockLedger builtLedger = null;
         GroupCommitOrderLog writer = null;

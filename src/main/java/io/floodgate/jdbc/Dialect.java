@@ -6,17 +6,21 @@ enum Dialect {
             "INSERT INTO orders (order_id, sku, idempotency_key, user_id, quantity, status, created_at, request_id)"
                     + " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             "INSERT INTO fences (name, token) VALUES (?, ?)"
-                    + " ON CONFLICT (name) DO UPDATE SET token = max(token, excluded.token)"),
+                    + " ON CONFLICT (name) DO UPDATE SET token = max(token, excluded.token)",
+            // one writer at a time in SQLite: nothing to lock row by row
+            "SELECT 1 FROM items WHERE sku = ?"),
     POSTGRESQL("postgresql",
             "INSERT INTO orders (order_id, sku, idempotency_key, user_id, quantity, status, created_at, request_id)"
                     + " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             "INSERT INTO fences (name, token) VALUES (?, ?)"
-                    + " ON CONFLICT (name) DO UPDATE SET token = GREATEST(fences.token, EXCLUDED.token)"),
+                    + " ON CONFLICT (name) DO UPDATE SET token = GREATEST(fences.token, EXCLUDED.token)",
+            "SELECT 1 FROM items WHERE sku = ? FOR UPDATE"),
     MYSQL("mysql",
             "INSERT IGNORE INTO orders (order_id, sku, idempotency_key, user_id, quantity, status, created_at, request_id)"
                     + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             "INSERT INTO fences (name, token) VALUES (?, ?)"
-                    + " ON DUPLICATE KEY UPDATE token = GREATEST(token, VALUES(token))");
+                    + " ON DUPLICATE KEY UPDATE token = GREATEST(token, VALUES(token))",
+            "SELECT 1 FROM items WHERE sku = ? FOR UPDATE");
 
     /** Folder of this dialect's migrations under {@code db/migration}. */
     final String migrations;
@@ -28,11 +32,18 @@ enum Dialect {
      * the transaction ends, so fenced writes of one lock run one after another.
      */
     final String raiseFence;
+    /**
+     * Reads whether an item exists, locking its row against order inserts until the transaction
+     * ends (an insert's foreign-key check takes a share lock on that row, which {@code FOR UPDATE}
+     * excludes, in PostgreSQL and InnoDB alike).
+     */
+    final String lockItem;
 
-    Dialect(String migrations, String insertOrderIfAbsent, String raiseFence) {
+    Dialect(String migrations, String insertOrderIfAbsent, String raiseFence, String lockItem) {
         this.migrations = migrations;
         this.insertOrderIfAbsent = insertOrderIfAbsent;
         this.raiseFence = raiseFence;
+        this.lockItem = lockItem;
     }
 
     static Dialect of(String jdbcUrl) {

@@ -64,8 +64,9 @@ final class JdbcOrderStore implements OrderStore {
         this.afterClose = afterClose;
     }
 
+    /** Work inside one of this store's connections; {@link ShardedOrderStore} nests them. */
     @FunctionalInterface
-    private interface Work<T> {
+    interface Work<T> {
         T run(Connection connection) throws SQLException;
     }
 
@@ -74,7 +75,7 @@ final class JdbcOrderStore implements OrderStore {
      * failure from the commit itself (or after it) is reported as of unknown outcome: the commit
      * may have reached the database before the connection failed.
      */
-    private <T> T inTransaction(String what, Work<T> work) {
+    <T> T inTransaction(String what, Work<T> work) {
         boolean committing = false;
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
@@ -131,44 +132,61 @@ final class JdbcOrderStore implements OrderStore {
 
     @Override
     public boolean putItem(ItemSpec spec) {
-        return inTransaction("save item " + spec.sku(), c -> {
-            boolean exists;
-            try (PreparedStatement ps = prepare(c, "SELECT 1 FROM items WHERE sku = ?")) {
+        return inTransaction("save item " + spec.sku(), c -> defineItem(c, spec));
+    }
+
+    /**
+     * Creates or replaces the item in {@code c}'s transaction, refusing with {@code ITEM_LOCKED}
+     * when this database holds an order of it. The item's row is locked first ({@code FOR
+     * UPDATE}): an order insert holds a key-share lock on it (the foreign key) until it commits, so
+     * an insert in flight finishes before the check reads, and a later one waits for this
+     * transaction to end. The check reads orders committed before the lock was granted.
+     *
+     * @return true when created, false when replaced
+     */
+    boolean defineItem(Connection c, ItemSpec spec) throws SQLException {
+        if (dialect == Dialect.MYSQL) {
+            // InnoDB's REPEATABLE READ would lock the gap where a new item goes (two creations
+            // of new items would deadlock on their inserts) and read orders from an old snapshot.
+            // Set before the transaction's first statement; the pool resets it on return.
+            c.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+        }
+        boolean exists;
+        try (PreparedStatement ps = prepare(c, dialect.lockItem)) {
+            ps.setString(1, spec.sku());
+            try (ResultSet rs = ps.executeQuery()) {
+                exists = rs.next();
+            }
+        }
+        long now = clock.millis();
+        if (exists) {
+            try (PreparedStatement ps = prepare(c, "SELECT 1 FROM orders WHERE sku = ? LIMIT 1")) {
                 ps.setString(1, spec.sku());
                 try (ResultSet rs = ps.executeQuery()) {
-                    exists = rs.next();
-                }
-            }
-            long now = clock.millis();
-            if (exists) {
-                try (PreparedStatement ps = prepare(c, "SELECT 1 FROM orders WHERE sku = ? LIMIT 1")) {
-                    ps.setString(1, spec.sku());
-                    try (ResultSet rs = ps.executeQuery()) {
-                        if (rs.next()) {
-                            throw new RejectedException(Rejection.ITEM_LOCKED,
-                                    "item " + spec.sku() + " has had orders and can no longer be replaced");
-                        }
+                    if (rs.next()) {
+                        throw new RejectedException(Rejection.ITEM_LOCKED,
+                                "item " + spec.sku() + " has had orders and can no longer be replaced");
                     }
                 }
-                try (PreparedStatement ps = prepare(c, "UPDATE items SET name = ?, stock = ?, per_user_limit = ?,"
-                        + " starts_at = ?, ends_at = ?, updated_at = ? WHERE sku = ?")) {
-                    bindSpec(ps, spec);
-                    ps.setLong(6, now);
-                    ps.setString(7, spec.sku());
-                    ps.executeUpdate();
-                }
-            } else {
-                try (PreparedStatement ps = prepare(c, "INSERT INTO items (name, stock, per_user_limit,"
-                        + " starts_at, ends_at, updated_at, sku, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
-                    bindSpec(ps, spec);
-                    ps.setLong(6, now);
-                    ps.setString(7, spec.sku());
-                    ps.setLong(8, now);
-                    ps.executeUpdate();
-                }
             }
-            return !exists;
-        });
+            try (PreparedStatement ps = prepare(c, "UPDATE items SET name = ?, stock = ?, per_user_limit = ?,"
+                    + " starts_at = ?, ends_at = ?, updated_at = ? WHERE sku = ?")) {
+                bindSpec(ps, spec);
+                ps.setLong(6, now);
+                ps.setString(7, spec.sku());
+                ps.executeUpdate();
+            }
+        } else {
+            try (PreparedStatement ps = prepare(c, "INSERT INTO items (name, stock, per_user_limit,"
+                    + " starts_at, ends_at, updated_at, sku, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
+                bindSpec(ps, spec);
+                ps.setLong(6, now);
+                ps.setString(7, spec.sku());
+                ps.setLong(8, now);
+                ps.executeUpdate();
+            }
+        }
+        return !exists;
     }
 
     private static void bindSpec(PreparedStatement ps, ItemSpec spec) throws SQLException {
@@ -189,18 +207,40 @@ final class JdbcOrderStore implements OrderStore {
 
     @Override
     public void addStock(String sku, long delta) {
-        inTransaction("change the stock of " + sku, c -> {
-            try (PreparedStatement ps = prepare(c,
-                    "UPDATE items SET stock = stock + ?, updated_at = ? WHERE sku = ?")) {
-                ps.setLong(1, delta);
-                ps.setLong(2, clock.millis());
-                ps.setString(3, sku);
-                if (ps.executeUpdate() != 1) {
-                    throw new RejectedException(Rejection.UNKNOWN_ITEM, "there is no item " + sku);
-                }
+        inTransaction("change the stock of " + sku, c -> addStock(c, sku, delta));
+    }
+
+    /**
+     * Adds {@code delta} to the item's stock in {@code c}'s transaction, leaving its row locked.
+     *
+     * @return the stock after the change
+     */
+    long addStock(Connection c, String sku, long delta) throws SQLException {
+        try (PreparedStatement ps = prepare(c, "UPDATE items SET stock = stock + ?, updated_at = ? WHERE sku = ?")) {
+            ps.setLong(1, delta);
+            ps.setLong(2, clock.millis());
+            ps.setString(3, sku);
+            if (ps.executeUpdate() != 1) {
+                throw new RejectedException(Rejection.UNKNOWN_ITEM, "there is no item " + sku);
             }
-            return null;
-        });
+        }
+        try (PreparedStatement ps = prepare(c, "SELECT stock FROM items WHERE sku = ?")) {
+            ps.setString(1, sku);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    /** Sets the stock of this database's copy of an item; false if it has no copy. */
+    boolean setStock(Connection c, String sku, long stock) throws SQLException {
+        try (PreparedStatement ps = prepare(c, "UPDATE items SET stock = ?, updated_at = ? WHERE sku = ?")) {
+            ps.setLong(1, stock);
+            ps.setLong(2, clock.millis());
+            ps.setString(3, sku);
+            return ps.executeUpdate() == 1;
+        }
     }
 
     @Override
@@ -214,12 +254,16 @@ final class JdbcOrderStore implements OrderStore {
         });
     }
 
-    private void insertOrders(Connection c, List<Order> orders) throws SQLException {
+    void insertOrders(Connection c, List<Order> orders) throws SQLException {
         if (orders.isEmpty()) {
             return;
         }
+        // in id order: two batches holding the same orders (a retry beside the first attempt) then
+        // lock their rows in one order and wait for each other instead of deadlocking
+        List<Order> byId = new ArrayList<>(orders);
+        byId.sort(java.util.Comparator.comparing(Order::orderId));
         try (PreparedStatement ps = prepare(c, dialect.insertOrderIfAbsent)) {
-            for (Order o : orders) {
+            for (Order o : byId) {
                 ps.setString(1, o.orderId());
                 ps.setString(2, o.sku());
                 ps.setString(3, o.idempotencyKey());
@@ -270,7 +314,7 @@ final class JdbcOrderStore implements OrderStore {
     }
 
     /** Raises the lock's newest token to {@code fence}'s, or throws if it is already higher. */
-    private void checkFence(Connection c, Lock.Fence fence) throws SQLException {
+    void checkFence(Connection c, Lock.Fence fence) throws SQLException {
         try (PreparedStatement ps = prepare(c, dialect.raiseFence)) {
             ps.setString(1, fence.lockName());
             ps.setLong(2, fence.token());
@@ -412,6 +456,22 @@ final class JdbcOrderStore implements OrderStore {
                 }
             }
             return null;
+        });
+    }
+
+    /** Up to {@code max} users who have orders here (for checking that they belong to this shard). */
+    List<String> someUserIds(int max) {
+        return read("read users", c -> {
+            try (PreparedStatement ps = prepare(c, "SELECT user_id FROM orders LIMIT ?")) {
+                ps.setInt(1, max);
+                List<String> users = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        users.add(rs.getString(1));
+                    }
+                }
+                return users;
+            }
         });
     }
 

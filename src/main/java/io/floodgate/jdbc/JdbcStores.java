@@ -16,6 +16,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 
 /**
  * Builds JDBC order stores: the embedded SQLite file under a data directory, or a server
@@ -76,8 +79,64 @@ public final class JdbcStores {
     /** Connects to a server database (MariaDB/MySQL or PostgreSQL) by JDBC URL. */
     public static OrderStore connect(String jdbcUrl, String user, String password, Clock clock) {
         Dialect dialect = Dialect.of(jdbcUrl);
+        return connect(jdbcUrl, user, password, clock, dialect, "floodgate-" + dialect.migrations);
+    }
+
+    /**
+     * Connects to several server databases of one dialect and shards orders over them by user
+     * (see {@code ShardedOrderStore}: shard {@code CRC32(userId) mod N}, in the order given;
+     * items, fences and audits of record on the first). Each database is migrated. Refuses to
+     * start when a database holds orders of users who belong to another shard: the list was
+     * reordered, or databases were added or removed, and orders would be looked for in the wrong
+     * place.
+     *
+     * @throws IllegalArgumentException if the list is empty, repeats a URL, mixes dialects or
+     *         names SQLite
+     */
+    public static OrderStore sharded(List<String> jdbcUrls, String user, String password, Clock clock) {
+        if (jdbcUrls.isEmpty()) {
+            throw new IllegalArgumentException("a sharded store needs at least one JDBC URL");
+        }
+        if (new HashSet<>(jdbcUrls).size() != jdbcUrls.size()) {
+            throw new IllegalArgumentException("the shard URLs " + jdbcUrls + " name a database twice");
+        }
+        Dialect dialect = Dialect.of(jdbcUrls.getFirst());
+        for (String url : jdbcUrls) {
+            if (Dialect.of(url) != dialect || dialect == Dialect.SQLITE) {
+                throw new IllegalArgumentException("shard URL '" + url + "': every shard must be the same server"
+                        + " engine, PostgreSQL or MariaDB/MySQL (the first is " + jdbcUrls.getFirst() + ")");
+            }
+        }
+        List<JdbcOrderStore> shards = new ArrayList<>(jdbcUrls.size());
+        try {
+            for (int i = 0; i < jdbcUrls.size(); i++) {
+                shards.add(connect(jdbcUrls.get(i), user, password, clock, dialect,
+                        "floodgate-" + dialect.migrations + "-shard" + i));
+            }
+        } catch (RuntimeException e) {
+            shards.forEach(JdbcOrderStore::close);
+            throw e;
+        }
+        ShardedOrderStore store = new ShardedOrderStore(shards);
+        for (int i = 0; i < shards.size(); i++) {
+            List<String> misplaced = store.misplacedUsers(i, 1_000);
+            if (!misplaced.isEmpty()) {
+                store.close();
+                throw new IllegalStateException("shard " + i + " (" + jdbcUrls.get(i) + ") holds orders of users who"
+                        + " belong to another of the " + shards.size() + " shards, e.g. '" + misplaced.getFirst()
+                        + "' (shard " + ShardedOrderStore.shardOf(misplaced.getFirst(), shards.size()) + "): the"
+                        + " shard list was reordered or resized; list the databases as they were, or move the"
+                        + " orders first");
+            }
+        }
+        LOG.info("order store sharded by user over {} {} databases", shards.size(), dialect.migrations);
+        return store;
+    }
+
+    private static JdbcOrderStore connect(String jdbcUrl, String user, String password, Clock clock, Dialect dialect,
+                                          String poolName) {
         HikariConfig config = new HikariConfig();
-        config.setPoolName("floodgate-" + dialect.migrations);
+        config.setPoolName(poolName);
         config.setJdbcUrl(jdbcUrl);
         config.setUsername(user);
         config.setPassword(password);

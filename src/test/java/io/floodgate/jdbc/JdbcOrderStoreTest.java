@@ -13,6 +13,7 @@ import io.floodgate.core.port.Lock.Fence;
 import io.floodgate.core.port.OrderStore;
 import io.floodgate.core.port.OrderStore.RecordedAudit;
 import io.floodgate.testing.Seeds;
+import io.floodgate.testing.ShardDatabases;
 import io.floodgate.testing.TestFloodgate;
 import org.junit.jupiter.api.AfterEach;
 import io.floodgate.testing.Services;
@@ -21,10 +22,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -43,13 +40,20 @@ import static org.assertj.core.api.Assertions.tuple;
 
 /**
  * The order store's contract, on each engine it runs on: the embedded SQLite file and the
- * MariaDB and PostgreSQL servers of this machine (each test gets a database of its own).
+ * MariaDB and PostgreSQL servers of this machine (each test gets a database of its own), and the
+ * store sharded by user over two databases of either server (two fresh ones per test).
  * Where a server does not answer, its cases are skipped, unless FLOODGATE_REQUIRE_SERVICES=1
  * (as in CI), which makes them fail instead.
  */
 class JdbcOrderStoreTest {
 
-    enum Engine { SQLITE, MARIADB, POSTGRESQL }
+    enum Engine {
+        SQLITE, MARIADB, POSTGRESQL, SHARDED_MARIADB, SHARDED_POSTGRESQL;
+
+        boolean sharded() {
+            return this == SHARDED_MARIADB || this == SHARDED_POSTGRESQL;
+        }
+    }
 
     private OrderStore store;
     private Runnable cleanup = () -> { };
@@ -76,16 +80,18 @@ class JdbcOrderStoreTest {
                 store = JdbcStores.connect("jdbc:postgresql://127.0.0.1:5432/" + name, "postgres", "", Clock.systemUTC());
                 cleanup = () -> execute(admin, "postgres", "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
             }
+            case SHARDED_MARIADB, SHARDED_POSTGRESQL -> {
+                ShardDatabases dbs = ShardDatabases.create(engine == Engine.SHARDED_MARIADB
+                        ? ShardDatabases.Server.MARIADB : ShardDatabases.Server.POSTGRESQL, 2);
+                cleanup = dbs::close;
+                store = JdbcStores.sharded(dbs.urls(), dbs.user(), "", Clock.systemUTC());
+            }
         }
         return store;
     }
 
     private static void execute(String url, String user, String sql) {
-        try (Connection c = DriverManager.getConnection(url, user, ""); Statement s = c.createStatement()) {
-            s.execute(sql);
-        } catch (SQLException e) {
-            throw new IllegalStateException("cannot run '" + sql + "' on " + url + " (is the server up?): " + e.getMessage(), e);
-        }
+        ShardDatabases.run(url, user, sql);
     }
 
     @AfterEach
@@ -125,7 +131,8 @@ class JdbcOrderStoreTest {
         Order first = order("S1", "k1", "u1", 2, T0);
         s.insertOrders(List.of(first));
         s.insertOrders(List.of(first));
-        s.insertOrders(List.of(order("S1", "k1", "u9", 1, T0))); // same key, another id: ignored
+        // same key, another id: ignored (u9 shares u1's shard when sharded: keys are unique per shard)
+        s.insertOrders(List.of(order("S1", "k1", "u9", 1, T0)));
         List<Order> all = new ArrayList<>();
         s.forEachOrder(all::add);
         assertThat(all).containsExactly(first);
@@ -144,7 +151,11 @@ class JdbcOrderStoreTest {
                 pool.submit(() -> {
                     List<Order> batch = new ArrayList<>();
                     for (int i = 0; i < 50; i++) {
-                        batch.add(order("S1", "k" + ThreadLocalRandom.current().nextInt(200), "u" + i, 1, T0));
+                        int key = ThreadLocalRandom.current().nextInt(200);
+                        // sharded by user, a key is unique per shard: there the same key comes from the
+                        // same user, as a client's retry does (across users, the ledger keeps keys unique)
+                        String user = engine.sharded() ? "u" + key : "u" + i;
+                        batch.add(order("S1", "k" + key, user, 1, T0));
                     }
                     s.insertOrders(batch);
                     return null;

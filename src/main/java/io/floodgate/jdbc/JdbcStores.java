@@ -63,6 +63,12 @@ public final class JdbcStores {
             config.addDataSourceProperty("synchronous", "FULL");
             config.addDataSourceProperty("busy_timeout", "5000");
             config.addDataSourceProperty("foreign_keys", "true");
+            // Transactions take the write lock when they begin (BEGIN IMMEDIATE), so that one that
+            // reads before it writes (an item definition, a fenced write) waits its turn under
+            // busy_timeout. A deferred one that read first would fail at once with SQLITE_BUSY when
+            // another connection wrote in between: SQLite cannot upgrade its snapshot and does not
+            // call the busy handler for it. Reads outside transactions still run beside the writer.
+            config.addDataSourceProperty("transaction_mode", "IMMEDIATE");
             // One writer at a time in SQLite; readers run beside it in WAL mode.
             config.setMaximumPoolSize(8);
             config.setConnectionTimeout(1_000);

@@ -4,6 +4,7 @@ import io.floodgate.testing.TestKafka;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -13,6 +14,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
@@ -72,6 +74,7 @@ class KafkaBrokerSmokeTest {
             }
             admin.createTopics(List.of(new NewTopic(topic, PARTITIONS, (short) 1))).all().get(30, TimeUnit.SECONDS);
             try {
+                awaitLeaders(admin, topic);
                 Map<String, Integer> sentTo = produce(bootstrap, topic);
                 List<Seen> seen = consume(bootstrap, topic, group);
                 checkLog(sentTo, seen);
@@ -95,6 +98,28 @@ class KafkaBrokerSmokeTest {
                 }
                 admin.deleteTopics(List.of(topic)).all().get(30, TimeUnit.SECONDS);
             }
+        }
+    }
+
+    /**
+     * Waits until every partition of the new topic has a leader. A topic is created before its
+     * partitions are served; records sent in between wait in the producer for metadata, and once
+     * (in CI) a partition's batch waited out the whole delivery timeout there.
+     */
+    private static void awaitLeaders(Admin admin, String topic) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            TopicDescription d = admin.describeTopics(List.of(topic)).allTopicNames().get(15, TimeUnit.SECONDS).get(topic);
+            List<Integer> leaderless = d.partitions().stream()
+                    .filter(p -> p.leader() == null || p.leader().isEmpty()).map(TopicPartitionInfo::partition).toList();
+            if (d.partitions().size() == PARTITIONS && leaderless.isEmpty()) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("topic " + topic + " has partitions without a leader after 30 s: " + leaderless
+                        + " (scripts/kafka.sh logs)");
+            }
+            Thread.sleep(100);
         }
     }
 

@@ -1,5 +1,7 @@
 package io.floodgate.kafka;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.util.JsonRecyclerPools;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -24,7 +26,9 @@ final class OrderCodec {
 
     static final int VERSION = 1;
 
-    private static final ObjectMapper MAPPER = JsonMapper.builder()
+    /** Encoded on request threads (virtual): buffers from the shared pool, as in the HTTP adapter. */
+    private static final ObjectMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
+                    .recyclerPool(JsonRecyclerPools.sharedBoundedPool()).build())
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .build();
 

@@ -104,6 +104,7 @@ final class DrillSale implements AutoCloseable {
     final AtomicInteger acks = new AtomicInteger();
     final LongAccumulator slowest = new LongAccumulator(Math::max, 0);
     private final AtomicInteger sequence = new AtomicInteger();
+    private volatile long burstStart = System.nanoTime();
 
     private DrillSale(String context, List<Item> items, List<Intent> intents, Map<String, String> env,
                       String redisUrl, ServiceProcess[] nodes, long answerBoundMillis) {
@@ -222,6 +223,7 @@ final class DrillSale implements AutoCloseable {
                     });
                 }
             }
+            burstStart = System.nanoTime();
             go.countDown();
         }
         if (!faultDone.get()) {
@@ -292,7 +294,8 @@ final class DrillSale implements AutoCloseable {
         long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         timed(millis, intent, r.status() + " " + r.code());
         String code = r.code();
-        count(phase + " " + r.status() + (code == null ? "" : " " + code));
+        count(phase + " " + r.status() + (code == null ? "" : " " + code)
+                + (r.status() == 503 ? " (" + r.json().path("detail").asText("").replaceAll("[0-9a-f-]{20,}|[0-9]+", "#") + ")" : ""));
         switch (r.status()) {
             case 200, 201, 202 -> {
                 String orderId = r.json().path("orderId").asText(null);
@@ -350,7 +353,8 @@ final class DrillSale implements AutoCloseable {
     private void timed(long millis, Intent intent, String what) {
         slowest.accumulate(millis);
         if (millis > answerBoundMillis) {
-            slow.add(intent.key() + " answered " + what + " after " + millis + " ms");
+            slow.add(intent.key() + " answered " + what + " after " + millis + " ms, sent at +"
+                    + (TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - burstStart) - millis) + " ms");
         }
     }
 

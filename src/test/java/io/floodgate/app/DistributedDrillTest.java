@@ -59,6 +59,8 @@ class DistributedDrillTest {
     private static final long ANSWER_BOUND_MS = MAX_REQUEST_TIMEOUT_MS + 3_000;
     /** Clients arrive over this long, so that the burst outlasts the moment of a fault. */
     private static final long SPREAD_MS = 3_000;
+    /** Orders per instance before the burst, on an item of their own. */
+    private static final int WARM_UP_ORDERS = 300;
 
     @TempDir(cleanup = CleanupMode.ON_SUCCESS)
     Path tmp;
@@ -172,6 +174,9 @@ class DistributedDrillTest {
         try (DrillSale sale = DrillSale.create(rnd, context, name + Long.toString(seed & 0xffff, 36), CLIENTS, env,
                 redisUrl, nodes, ANSWER_BOUND_MS)) {
             sale.createItems();
+            long warmStart = System.nanoTime();
+            sale.warmUp(WARM_UP_ORDERS);
+            System.out.println(context + ": warmed up in " + millisSince(warmStart) + " ms");
             int faultAfterAcks = (int) (sale.totalStock() * (0.15 + 0.35 * rnd.nextDouble()) / 1.5);
             long burstStart = System.nanoTime();
             sale.burst(rnd, SPREAD_MS, faultAfterAcks, fault);

@@ -88,6 +88,7 @@ final class DrillSale implements AutoCloseable {
     private final AtomicReferenceArray<ServiceProcess> nodes;
     private final Set<Integer> dead = ConcurrentHashMap.newKeySet();
     private final long answerBoundMillis;
+    private final String itemsPrefix;
 
     // ---- what the clients saw ----
     /** Order ids acknowledged (200/201/202) per key. */
@@ -106,9 +107,10 @@ final class DrillSale implements AutoCloseable {
     private final AtomicInteger sequence = new AtomicInteger();
     private volatile long burstStart = System.nanoTime();
 
-    private DrillSale(String context, List<Item> items, List<Intent> intents, Map<String, String> env,
+    private DrillSale(String context, String prefix, List<Item> items, List<Intent> intents, Map<String, String> env,
                       String redisUrl, ServiceProcess[] nodes, long answerBoundMillis) {
         this.context = context;
+        this.itemsPrefix = prefix;
         this.items = List.copyOf(items);
         this.intents = List.copyOf(intents);
         items.forEach(i -> itemsBySku.put(i.sku(), i));
@@ -140,7 +142,7 @@ final class DrillSale implements AutoCloseable {
             intents.add(new Intent(String.format("%s-k%05d", prefix, k), prefix + "-u" + rnd.nextInt(users), item.sku(),
                     1 + rnd.nextInt(2)));
         }
-        return new DrillSale(context, items, intents, env, redisUrl, nodes, answerBoundMillis);
+        return new DrillSale(context, prefix, items, intents, env, redisUrl, nodes, answerBoundMillis);
     }
 
     long totalStock() {
@@ -168,6 +170,34 @@ final class DrillSale implements AutoCloseable {
                 throw new AssertionError(context + ": creating " + item + " answered " + r);
             }
         }
+    }
+
+    /**
+     * Warms the instances up before the burst (class loading, the JIT, pools, the Kafka producer
+     * and consumers, Redis scripts): {@code ordersPerNode} orders on an item of its own, which the
+     * checks leave out. Without it the first seconds of the burst on freshly started JVMs (C1
+     * only, two cores) are a stall that no deadline can cover.
+     */
+    void warmUp(int ordersPerNode) {
+        String sku = itemsPrefix + "-warm";
+        Api.Response r = liveApi(0).putItem(sku, "Warm-up", 1_000_000, 1);
+        if (r.status() != 201) {
+            throw new AssertionError(context + ": creating the warm-up item answered " + r);
+        }
+        List<Integer> work = new ArrayList<>();
+        for (int n = 0; n < ordersPerNode * nodeCount(); n++) {
+            work.add(n);
+        }
+        parallel(work, n -> {
+            Api api = liveApi(n % nodeCount());
+            try {
+                api.order(sku + "-k" + n, "{\"userId\":\"warm-" + n + "\",\"sku\":\"" + sku + "\",\"quantity\":1}",
+                        Map.of());
+                api.item(items.get(n % items.size()).sku());
+            } catch (RuntimeException e) {
+                // warming only
+            }
+        });
     }
 
     // ---------------------------------------------------------------- the burst
@@ -414,6 +444,9 @@ final class DrillSale implements AutoCloseable {
              Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("SELECT order_id, sku, idempotency_key, user_id, quantity, status FROM orders")) {
             while (rs.next()) {
+                if (rs.getString(2).equals(itemsPrefix + "-warm")) {
+                    continue;
+                }
                 Stored o = new Stored(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getInt(5),
                         rs.getString(6));
                 if (orders.put(o.orderId(), o) != null) {

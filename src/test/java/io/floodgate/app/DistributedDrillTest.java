@@ -189,14 +189,14 @@ class DistributedDrillTest {
 
             sale.awaitSettled(Duration.ofSeconds(60));
             List<String> violations = sale.violations(sale.storeOrders());
-            assertThat(violations).as("%s%nafter the burst:%s%s", sale.summary(), DrillSale.describe(violations, 40),
+            assertThat(violations).as("%s%nafter the burst:%s%s", sale.summary(), OrderBurst.describe(violations, 40),
                     sale.logs()).isEmpty();
             assertThat(sale.slow).as("%s%nanswers past the request deadline (%d ms with slack):%s%s", sale.summary(),
-                    ANSWER_BOUND_MS, DrillSale.describe(sale.slow, 20), sale.logs()).isEmpty();
+                    ANSWER_BOUND_MS, OrderBurst.describe(sale.slow, 20), sale.logs()).isEmpty();
             assertThat(sale.acks.get()).as("%s: nothing was acknowledged", sale.summary()).isPositive();
 
             List<String> probes = sale.probeInDoubt();
-            assertThat(probes).as("%s%nretries of in-doubt keys:%s%s", sale.summary(), DrillSale.describe(probes, 40),
+            assertThat(probes).as("%s%nretries of in-doubt keys:%s%s", sale.summary(), OrderBurst.describe(probes, 40),
                     sale.logs()).isEmpty();
 
             sale.sweep(Duration.ofSeconds(30));
@@ -204,7 +204,7 @@ class DistributedDrillTest {
             Map<String, DrillSale.Stored> orders = sale.storeOrders();
             List<String> end = new ArrayList<>(sale.violations(orders));
             end.addAll(sale.soldOutExactly(orders));
-            assertThat(end).as("%s%nat the end:%s%s", sale.summary(), DrillSale.describe(end, 40), sale.logs()).isEmpty();
+            assertThat(end).as("%s%nat the end:%s%s", sale.summary(), OrderBurst.describe(end, 40), sale.logs()).isEmpty();
             for (int i = 0; i < NODES; i++) {
                 if (sale.liveNode(i) == i) {
                     assertThat(sale.node(i).isAlive()).as("%s: node %d died (%s)", context, i, sale.node(i).logFile())

@@ -80,7 +80,6 @@ final class DrillSale implements AutoCloseable {
     final Map<String, Item> itemsBySku = new LinkedHashMap<>();
     final List<Intent> intents;
     final Map<String, Intent> intentsByKey = new ConcurrentHashMap<>();
-    private final Map<String, String> env;
     private final String dbUrl;
     private final String dbUser;
     private final String namespace;
@@ -115,7 +114,6 @@ final class DrillSale implements AutoCloseable {
         this.intents = List.copyOf(intents);
         items.forEach(i -> itemsBySku.put(i.sku(), i));
         intents.forEach(i -> intentsByKey.put(i.key(), i));
-        this.env = Map.copyOf(env);
         this.dbUrl = env.get("FLOODGATE_DB_URL");
         this.dbUser = env.get("FLOODGATE_DB_USER");
         this.namespace = env.get("FLOODGATE_REDIS_NAMESPACE");
@@ -700,19 +698,6 @@ final class DrillSale implements AutoCloseable {
         return b.toString();
     }
 
-    static String describe(Collection<String> violations, int max) {
-        StringBuilder b = new StringBuilder();
-        violations.stream().limit(max).forEach(s -> b.append("\n  - ").append(s));
-        if (violations.size() > max) {
-            b.append("\n  ... and ").append(violations.size() - max).append(" more");
-        }
-        return b.toString();
-    }
-
-    Map<String, String> env() {
-        return env;
-    }
-
     static <T> void parallel(Collection<T> elements, java.util.function.Consumer<T> work) {
         Semaphore permits = new Semaphore(32);
         try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
@@ -729,13 +714,8 @@ final class DrillSale implements AutoCloseable {
         }
     }
 
-    static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+    private static void sleep(long millis) {
+        OrderBurst.sleep(millis);
     }
 
     @Override

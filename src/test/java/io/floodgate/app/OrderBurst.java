@@ -686,7 +686,7 @@ final class OrderBurst {
     }
 
     /** The first {@code max} violations, one a line, for an assertion message. */
-    static String describe(List<String> violations, int max) {
+    static String describe(Collection<String> violations, int max) {
         StringBuilder b = new StringBuilder();
         violations.stream().limit(max).forEach(s -> b.append("\n  - ").append(s));
         if (violations.size() > max) {

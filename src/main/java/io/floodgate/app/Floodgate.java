@@ -91,15 +91,7 @@ public final class Floodgate implements AutoCloseable {
                 writer = new GroupCommitOrderLog(store, config.writerQueue(), config.writerBatch());
                 builtLog = writer;
             } else {
-                kafka = KafkaOrderLogs.start(KafkaOrderLogs.settings(config.kafkaBootstrap())
-                        .topic(config.kafkaTopic())
-                        .group(config.kafkaGroup())
-                        .partitions(config.kafkaPartitions())
-                        .consumers(config.kafkaConsumers())
-                        .maxInFlight(config.writerQueue())
-                        .maxBatch(config.writerBatch())
-                        .settleRetention(config.reconcileGrace().dividedBy(2))
-                        .build(), store);
+                kafka = KafkaOrderLogs.start(kafkaSettings(config), store);
                 this.kafkaLog = kafka;
                 builtLog = breakers.guardLog("kafka", kafka);
             }
@@ -185,6 +177,40 @@ public final class Floodgate implements AutoCloseable {
             metrics.close();
             throw e;
         }
+    }
+
+    /**
+     * The Kafka order log's settings. Its timeouts are fitted inside the reconciler's grace
+     * period: the reconciler releases a reservation older than the grace whose order is not in
+     * the store, so by then nothing may still bring that order into the store. After the request's
+     * deadline (at most {@code maxRequestTimeout}), the producer may still deliver the record for
+     * up to its delivery timeout, and after a failed delivery the store settler may still write
+     * the order for up to its retention: together they get at most five sixths of what is left of
+     * the grace ({@code grace - maxRequestTimeout}, at least half the grace by {@link Config}).
+     * With the defaults (grace 60 s, deadline 10 s) this is Kafka's own 10 s delivery timeout.
+     */
+    static KafkaOrderLogs.Settings kafkaSettings(Config config) {
+        Duration left = config.reconcileGrace().minus(config.maxRequestTimeout());
+        Duration linger = Duration.ofMillis(1);
+        Duration delivery = min(Duration.ofSeconds(10), left.dividedBy(3));
+        // Kafka's rule: delivery.timeout.ms >= request.timeout.ms + linger.ms
+        Duration request = min(Duration.ofSeconds(3), delivery.minus(linger));
+        return KafkaOrderLogs.settings(config.kafkaBootstrap())
+                .topic(config.kafkaTopic())
+                .group(config.kafkaGroup())
+                .partitions(config.kafkaPartitions())
+                .consumers(config.kafkaConsumers())
+                .maxInFlight(config.writerQueue())
+                .maxBatch(config.writerBatch())
+                .linger(linger)
+                .deliveryTimeout(delivery)
+                .requestTimeout(request)
+                .settleRetention(left.dividedBy(2))
+                .build();
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
     }
 
     private void registerReconciler(Reconciler r) {

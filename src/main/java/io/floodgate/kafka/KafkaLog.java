@@ -6,6 +6,8 @@ import io.floodgate.core.domain.Order;
 import io.floodgate.core.port.OrderStore;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.CreateTopicsOptions;
+import org.apache.kafka.clients.admin.DescribeTopicsOptions;
 import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions;
 import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -352,9 +354,12 @@ final class KafkaLog implements KafkaOrderLog {
         List<NewTopic> topics = List.of(
                 new NewTopic(settings.topic(), settings.partitions(), settings.replicationFactor()).configs(configs),
                 new NewTopic(settings.deadLetterTopic(), 1, settings.replicationFactor()).configs(configs));
-        long timeoutMs = settings.requestTimeout().toMillis() * 3;
+        long timeoutMs = startupTimeout(settings).toMillis();
         try {
-            for (var created : admin.createTopics(topics).values().entrySet()) {
+            // The admin client's own default API timeout is one request timeout: without these
+            // options each call would give up after that, not after the timeout waited for here.
+            for (var created : admin.createTopics(topics, new CreateTopicsOptions().timeoutMs((int) timeoutMs))
+                    .values().entrySet()) {
                 try {
                     created.getValue().get(timeoutMs, TimeUnit.MILLISECONDS);
                     LOG.info("created Kafka topic {}", created.getKey());
@@ -364,7 +369,8 @@ final class KafkaLog implements KafkaOrderLog {
                     }
                 }
             }
-            TopicDescription description = admin.describeTopics(List.of(settings.topic())).allTopicNames()
+            TopicDescription description = admin.describeTopics(List.of(settings.topic()),
+                            new DescribeTopicsOptions().timeoutMs((int) timeoutMs)).allTopicNames()
                     .get(timeoutMs, TimeUnit.MILLISECONDS).get(settings.topic());
             List<TopicPartition> partitions = new ArrayList<>();
             description.partitions().forEach(p -> partitions.add(new TopicPartition(settings.topic(), p.partition())));
@@ -382,11 +388,21 @@ final class KafkaLog implements KafkaOrderLog {
     }
 
     /**
+     * How long start-up waits for the brokers (topics, first metadata): three request timeouts, and
+     * at least 10 s, since a broker that has just started, or serves several starting instances
+     * at once, may take longer than one order's request timeout to create a topic.
+     */
+    static Duration startupTimeout(KafkaOrderLogs.Settings settings) {
+        Duration three = settings.requestTimeout().multipliedBy(3);
+        return three.compareTo(Duration.ofSeconds(10)) < 0 ? Duration.ofSeconds(10) : three;
+    }
+
+    /**
      * Fetches the topic's metadata before the first order: a send blocks for metadata at most
      * {@code maxBlock}, far less than a cold producer needs to fetch it.
      */
     private static void warmUp(Producer<String, byte[]> producer, KafkaOrderLogs.Settings settings) {
-        long giveUpAt = System.nanoTime() + settings.requestTimeout().toNanos() * 3;
+        long giveUpAt = System.nanoTime() + startupTimeout(settings).toNanos();
         while (true) {
             try {
                 producer.partitionsFor(settings.topic());

@@ -96,6 +96,9 @@ final class RedisStockLedger implements RedisLedger {
     /** Orders per restore script call: a few hundred keep each call well under a millisecond. */
     private static final int RESTORE_CHUNK = 256;
     private static final int SETTLER_CAPACITY = 100_000;
+    /** How long a key must stay pending before a duplicate looks its order up in the store, and then how often. */
+    private static final long PENDING_STORE_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    private static final long PENDING_STORE_RECHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final Redis redis;
     private final KeySpace keys;
@@ -166,6 +169,7 @@ final class RedisStockLedger implements RedisLedger {
         String[] itemKeys = keys.of(sku);
         String quantity = Integer.toString(order.quantity());
         long wait = FIRST_WAIT_NANOS;
+        long storeCheckAt = 0; // when a key found pending is next looked up in the store (0: not pending yet)
         while (true) {
             if (deadline.expired()) {
                 return ReserveOutcome.TIMED_OUT;
@@ -195,6 +199,17 @@ final class RedisStockLedger implements RedisLedger {
                     return new ReserveOutcome.KeyReused(string(reply, 1));
                 }
                 case "PENDING", "FENCED" -> {
+                    if ("PENDING".equals(status(reply)) && store != null) {
+                        long nowNanos = System.nanoTime();
+                        if (storeCheckAt == 0) {
+                            storeCheckAt = nowNanos + PENDING_STORE_CHECK_NANOS;
+                        } else if (nowNanos - storeCheckAt >= 0) {
+                            storeCheckAt = nowNanos + PENDING_STORE_RECHECK_NANOS;
+                            if (confirmIfStored(sku, key, string(reply, 1))) {
+                                continue; // the next reserve answers REPLAYED
+                            }
+                        }
+                    }
                     if (!pause(deadline, wait)) {
                         return ReserveOutcome.TIMED_OUT;
                     }
@@ -221,6 +236,32 @@ final class RedisStockLedger implements RedisLedger {
                 case "REBUILDING" -> throw rebuilding(sku);
                 default -> throw unexpected(Script.RESERVE, sku, reply);
             }
+        }
+    }
+
+    /**
+     * A key that stays pending while its order is already in the store belongs to a request that
+     * made the order durable and then could not confirm it (its instance died between the two, or
+     * lost Redis): confirms it, as the reconciler would after its grace period, so that a retry
+     * replays the order now instead of waiting out its deadline until then. True when confirmed
+     * (or no longer pending); false when the order is not stored (the original may still be in
+     * flight) or the store does not answer.
+     */
+    private boolean confirmIfStored(String sku, String key, String pendingOrderId) {
+        try {
+            if (pendingOrderId.isEmpty() || !store.presentIds(List.of(pendingOrderId)).contains(pendingOrderId)) {
+                return false;
+            }
+            List<Object> r = redis.eval(Script.CONFIRM, keys.of(sku), redis.maxTimeoutNanos(), key, pendingOrderId);
+            String status = status(r);
+            if ("CONFIRMED".equals(status)) {
+                LOG.info("confirmed {}/{} (order {}): still pending, but the order is in the store", sku, key,
+                        pendingOrderId);
+            }
+            return "CONFIRMED".equals(status) || "ALREADY".equals(status);
+        } catch (RuntimeException e) {
+            LOG.debug("could not look up pending order {} in the store: {}", pendingOrderId, e.getMessage());
+            return false;
         }
     }
 
@@ -318,8 +359,11 @@ final class RedisStockLedger implements RedisLedger {
                         cancelled.orderId(), sku, key);
                 case "NOT_OWNER" -> LOG.error("cancel of order {} but key {}/{} names order {}; units not returned",
                         cancelled.orderId(), sku, key, string(r, 1));
-                case "NO_EPOCH" -> LOG.warn("cancel of order {} found Redis emptied; the rebuild from the store counts"
-                        + " it as cancelled", cancelled.orderId());
+                // Redis lost its data and is being (or about to be) rebuilt from the store. The rebuild
+                // may already have read this order as live, before the store cancelled it: so the
+                // cancel is retried until the ledger is back, where it returns the units or finds
+                // them returned already (ALREADY), never lost between the two.
+                case "NO_EPOCH" -> throw epochLost(sku);
                 default -> throw unexpected(Script.CANCEL, sku, r);
             }
         });

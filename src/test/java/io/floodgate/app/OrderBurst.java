@@ -62,7 +62,7 @@ final class OrderBurst {
         }
     }
 
-    /** An answer 201 (new) or 200 (replay). */
+    /** An answer 201 or 202 (new) or 200 (replay). */
     record Ack(String orderId, Intent intent, int status, String requestId) {
     }
 
@@ -246,7 +246,7 @@ final class OrderBurst {
         }
         statusCounts.computeIfAbsent(r.status(), s -> new AtomicInteger()).incrementAndGet();
         switch (r.status()) {
-            case 201, 200 -> {
+            case 201, 202, 200 -> {
                 String orderId = r.json().path("orderId").asText(null);
                 checkOrderView(r, intent, request.requestId());
                 if (orderId != null) {
@@ -255,7 +255,7 @@ final class OrderBurst {
                 if (ackCount.incrementAndGet() == ackTarget) {
                     stop.accept("after " + ackTarget + " acknowledgements");
                 }
-                if (r.status() == 201 && request.cancelIfNew() && orderId != null && !stopSending.get()) {
+                if ((r.status() == 201 || r.status() == 202) && request.cancelIfNew() && orderId != null && !stopSending.get()) {
                     cancel(api, orderId, stopped);
                 }
             }
@@ -267,7 +267,9 @@ final class OrderBurst {
                 rejected.add(request);
             }
             // allowed by the contract, and they leave nothing reserved: counted, not faulted
-            case 429, 503, 504 -> rejected.add(request);
+            case 429, 503 -> rejected.add(request);
+            // in doubt (API.md): the order may still complete; the audit's retry with the key must find it
+            case 504 -> unknown.add(request);
             default -> {
                 problems.add("request " + request.requestId() + " (" + intent + ") answered unexpectedly: " + r);
                 unknown.add(request); // whatever it did, the audit's retry must find at most one order
@@ -300,6 +302,9 @@ final class OrderBurst {
         }
         if (r.status() == 201 && !"CONFIRMED".equals(o.path("status").asText(null))) {
             wrong.add("status (201 must be CONFIRMED)");
+        }
+        if (r.status() == 202 && !"ACCEPTED".equals(o.path("status").asText(null))) {
+            wrong.add("status (202 must be ACCEPTED)");
         }
         if (r.status() == 200 && !"true".equals(r.header("Idempotent-Replayed").orElse(null))) {
             wrong.add("no Idempotent-Replayed: true on a 200");
@@ -460,7 +465,7 @@ final class OrderBurst {
                     }
                     return null;
                 }
-                case 201 -> {
+                case 201, 202 -> {
                     if (acked != null) {
                         return "retry of " + intent + " made a new order " + id + ", but the key was acknowledged"
                                 + " as " + acked + ": two orders for one key";
@@ -681,7 +686,7 @@ final class OrderBurst {
     }
 
     /** The first {@code max} violations, one a line, for an assertion message. */
-    static String describe(List<String> violations, int max) {
+    static String describe(Collection<String> violations, int max) {
         StringBuilder b = new StringBuilder();
         violations.stream().limit(max).forEach(s -> b.append("\n  - ").append(s));
         if (violations.size() > max) {

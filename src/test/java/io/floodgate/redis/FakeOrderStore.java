@@ -43,6 +43,24 @@ final class FakeOrderStore implements OrderStore {
         scanGate.countDown();
     }
 
+    private volatile CountDownLatch afterScanGate = new CountDownLatch(0);
+    private volatile CountDownLatch scanned = new CountDownLatch(1);
+
+    /** Makes the next rebuild wait after it has read every order, until {@link #releaseAfterScans()}. */
+    void holdAfterScans() {
+        scanned = new CountDownLatch(1);
+        afterScanGate = new CountDownLatch(1);
+    }
+
+    void releaseAfterScans() {
+        afterScanGate.countDown();
+    }
+
+    /** Waits until a rebuild (since {@link #holdAfterScans()}) has read every order, and holds. */
+    boolean awaitScanned() throws InterruptedException {
+        return scanned.await(30, TimeUnit.SECONDS);
+    }
+
     /** Waits until a rebuild has started reading orders. */
     boolean awaitScan() throws InterruptedException {
         return scanning.await(30, TimeUnit.SECONDS);
@@ -138,6 +156,13 @@ final class FakeOrderStore implements OrderStore {
             throw new IllegalStateException(e);
         }
         orders.values().forEach(sink);
+        scanned.countDown();
+        try {
+            afterScanGate.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     @Override

@@ -179,6 +179,59 @@ class RedisLedgerTest {
     }
 
     @Test
+    void aCancelThatFindsRedisEmptiedIsRetriedUntilTheRebuildIsDoneAndReturnsItsUnits() throws Exception {
+        String ns = RedisTestSupport.freshNamespace();
+        RedisStockLedger ledger = sharedRedisLedger(ns);
+        define(ledger, new ItemSpec("S", "Phone", 3, 3, null, null));
+        Order o = place(ledger, "k1", "u1", "S", 2);
+
+        store.holdAfterScans();
+        RedisTestSupport.deleteNamespace(RedisTestSupport.URL, ns);
+        assertThatThrownBy(() -> ledger.reserve(order("k9", "u9", "S", 1), soon()))
+                .isInstanceOf(DependencyUnavailableException.class); // starts the rebuild
+        assertThat(store.awaitScanned()).as("the rebuild read the orders").isTrue();
+
+        // The rebuild has read the order as live; now it is cancelled, in the store and then in the
+        // ledger, which still has no epoch marker: the units must come back once it has one.
+        Order cancelled = store.cancel(o.orderId(), NOW).orElseThrow().order();
+        ledger.returnUnits(cancelled);
+        store.releaseAfterScans();
+
+        awaitRebuilt(() -> ledger.view("S").isPresent());
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            assertThat(ledger.view("S").orElseThrow().available()).as("the cancelled order's units are back").isEqualTo(3);
+            assertThat(ledger.held("S", "u1")).isZero();
+        });
+        assertThat(ledger.reserve(order("k1", "u1", "S", 2), soon())).as("the key still names the cancelled order")
+                .isEqualTo(new ReserveOutcome.Replayed(o.orderId()));
+    }
+
+    @Test
+    void aRetryOfAKeyLeftPendingWhoseOrderIsStoredConfirmsAndReplaysIt() {
+        String ns = RedisTestSupport.freshNamespace();
+        RedisStockLedger crashed = sharedRedisLedger(ns);
+        RedisStockLedger other = sharedRedisLedger(ns);
+        define(crashed, new ItemSpec("S", "Phone", 5, 5, null, null));
+        Order o = order("k1", "u1", "S", 1);
+        assertThat(crashed.reserve(o, soon())).isEqualTo(ReserveOutcome.RESERVED);
+        store.insertOrders(List.of(o)); // durable; its instance dies before it confirms
+
+        assertThat(other.reserve(order("k1", "u1", "S", 1), Deadline.after(Duration.ofSeconds(3))))
+                .as("a retry on another instance replays the stored order, not waits out its deadline")
+                .isEqualTo(new ReserveOutcome.Replayed(o.orderId()));
+        assertThat(other.pendingReservations(NOW.plusSeconds(60), 10)).as("confirmed").isEmpty();
+
+        // A pending key whose order is not stored is left alone: its request may still be writing it.
+        Order inFlight = order("k2", "u2", "S", 1);
+        assertThat(crashed.reserve(inFlight, soon())).isEqualTo(ReserveOutcome.RESERVED);
+        assertThat(other.reserve(order("k2", "u2", "S", 1), Deadline.after(Duration.ofMillis(400))))
+                .isEqualTo(ReserveOutcome.TIMED_OUT);
+        assertThat(other.pendingReservations(NOW.plusSeconds(60), 10)).extracting(r -> r.orderId())
+                .containsExactly(inFlight.orderId());
+        assertThat(other.view("S").orElseThrow().available()).isEqualTo(3);
+    }
+
+    @Test
     void twoInstancesRebuildingAtOnceCountEveryOrderOnce() throws Exception {
         String ns = RedisTestSupport.freshNamespace();
         RedisStockLedger a = sharedRedisLedger(ns);

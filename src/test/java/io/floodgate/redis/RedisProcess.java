@@ -18,7 +18,7 @@ import java.util.concurrent.locks.LockSupport;
  * A redis-server of the test's own, on a free port, with no persistence (as on this machine):
  * stopping it loses everything, which is what the restart tests need. Stopped by process id.
  */
-final class RedisProcess implements AutoCloseable {
+public final class RedisProcess implements AutoCloseable {
 
     private final int port;
     private final Path dir;
@@ -31,7 +31,7 @@ final class RedisProcess implements AutoCloseable {
         this.extraArgs = extraArgs;
     }
 
-    static RedisProcess start(String... extraArgs) {
+    public static RedisProcess start(String... extraArgs) {
         try {
             RedisProcess p = new RedisProcess(RedisTestSupport.freePort(), Files.createTempDirectory("fg-redis"),
                     List.of(extraArgs));
@@ -42,11 +42,11 @@ final class RedisProcess implements AutoCloseable {
         }
     }
 
-    int port() {
+    public int port() {
         return port;
     }
 
-    String url() {
+    public String url() {
         return "redis://127.0.0.1:" + port;
     }
 
@@ -55,7 +55,7 @@ final class RedisProcess implements AutoCloseable {
     }
 
     /** Starts the server (again, empty) on the same port; returns once it answers PING. */
-    void startAgain() {
+    public void startAgain() {
         List<String> command = new ArrayList<>(List.of("/usr/bin/redis-server", "--port", Integer.toString(port),
                 "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.toString(),
                 "--daemonize", "no", "--loglevel", "warning"));
@@ -88,7 +88,7 @@ final class RedisProcess implements AutoCloseable {
     }
 
     /** Kills the server (SIGKILL): with no persistence, everything it held is gone. */
-    void kill() {
+    public void kill() {
         if (process != null && process.isAlive()) {
             process.destroyForcibly();
             try {

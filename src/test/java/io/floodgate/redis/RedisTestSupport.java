@@ -41,7 +41,7 @@ public final class RedisTestSupport {
         }
     }
 
-    static void requireRedisServerBinary() {
+    public static void requireRedisServerBinary() {
         if (!Files.isExecutable(Path.of("/usr/bin/redis-server")) || !Files.isExecutable(Path.of("/usr/bin/redis-cli"))) {
             skipOrFail("redis-server and redis-cli are not installed in /usr/bin", null);
         }

@@ -52,7 +52,7 @@ bench() { # sku stock duration report-dir|-
   local args=(-t "$base" --admin-token bench --sku "$1" --stock "$2" --users 1000000 --per-user-limit 1000000
               --connections "$connections" -d "$3" --retry-share 0 --no-verify --no-progress)
   if [ "$4" = - ]; then "$java" -jar target/floodgate.jar bench "${args[@]}" >/dev/null 2>&1 || true
-  else "$java" -jar target/floodgate.jar bench "${args[@]}" --no-stop-on-sold-out --report-dir "$4" >"$4.txt" 2>&1 || true; fi
+  else "$java" -jar target/floodgate.jar bench "${args[@]}" --no-stop-on-sold-out --warmup 3s --report-dir "$4" >"$4.txt" 2>&1 || true; fi
 }
 
 redis_benchmark() { # prints calls per second

@@ -11,7 +11,9 @@
 #                through from the environment (at least one must be set); each run gets its own Redis
 #                namespace and item, so runs do not see each other's stock.
 # Environment: LOADS="1 2 4 10" and MODES="on off" choose a subset; WARMUP=5s is the unrecorded run at
-#   the capacity before each measured one; TIMEOUT=12s the client timeout per request (the server's
+#   the capacity before each measured one (warms the server); GEN_WARMUP=3s is unrecorded load at the
+#   measured rate inside the measuring generator itself (warms its JIT: a cold generator JVM alone put
+#   hundreds of milliseconds into the first seconds' p99); TIMEOUT=12s the client timeout per request (the server's
 #   budget is 10 s, so its 504 comes first); FLOODGATE_JAVA_OPTS goes to the server's JVM.
 # Prints one table row per run (the columns are explained under the table). Reports (report.json and
 # report.html per run) stay in the directory printed first.
@@ -20,6 +22,7 @@ cd "$(dirname "$0")/.."
 capacity=${1:?"usage: $0 CAPACITY_PER_SECOND [duration=10s] [connections=5000] [embedded|distributed]"}
 duration=${2:-10s}; connections=${3:-5000}; backend=${4:-embedded}
 loads=${LOADS:-1 2 4 10}; modes=${MODES:-on off}; warmup=${WARMUP:-5s}; timeout=${TIMEOUT:-12s}
+gen_warmup=${GEN_WARMUP:-3s}
 export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
 java="$JAVA_HOME/bin/java"
@@ -96,7 +99,8 @@ for mode in $modes; do
     dir="$out/$tag"
     "$java" -jar target/floodgate.jar bench -t "$base" --admin-token bench --sku "load-$tag" --stock 1000000000 \
       --users 1000000 --per-user-limit 1000000 --rate "$rate" --connections "$connections" -d "$duration" \
-      --retry-share 0 --timeout "$timeout" --no-verify --no-progress --report-dir "$dir" >"$dir.txt" 2>&1 || true
+      --warmup "$gen_warmup" --retry-share 0 --timeout "$timeout" --no-verify --no-progress --report-dir "$dir" \
+      >"$dir.txt" 2>&1 || true
     if [ -f "$dir/report.json" ]; then row "$dir/report.json" "$mode" "$mult"; else echo "| $mode | ${mult}x | run failed: see $dir.txt |"; fi
     cleanup; pid=
   done

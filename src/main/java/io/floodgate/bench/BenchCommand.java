@@ -91,7 +91,8 @@ final class BenchCommand {
     String client;
 
     @Option(names = "--warmup", defaultValue = "0s", converter = DurationConverter.class,
-            description = "Unrecorded load first (--scenario live only). Default: ${DEFAULT-VALUE}")
+            description = "Unrecorded load first, at the run's rate on the same JVM, so that the generator's own JIT is warm"
+                    + " when recording starts (in a sale only with --no-verify: it sells). Default: ${DEFAULT-VALUE}")
     Duration warmup;
 
     @Option(names = "--admin-token", description = "Admin bearer token, to create the item. Default: $FLOODGATE_ADMIN_TOKEN")

@@ -86,7 +86,7 @@ class BenchCommandTest {
                 new Case(List.of("--target", "ftp://x:1"), "--target must be an http://host:port URL, was 'ftp://x:1'"),
                 new Case(List.of("--target", "http://x:1/api"), "--target must have no path"),
                 new Case(List.of("--sku", "no spaces"), "--sku must be 1-64 characters of [A-Za-z0-9._-], was 'no spaces'"),
-                new Case(List.of("--warmup", "5s"), "--warmup applies to --scenario live only"),
+                new Case(List.of("--warmup", "5s"), "--warmup in a sale sells stock before the run"),
                 new Case(List.of("--existing"), "--existing needs --sku"),
                 new Case(List.of("--per-user-limit", "501"), "--per-user-limit 501 is over 500"),
                 new Case(List.of("--bogus"), "Unknown option: '--bogus'"));

@@ -1,5 +1,6 @@
 package io.floodgate.redis;
 
+import io.floodgate.core.DependencyTime;
 import io.floodgate.core.DependencyUnavailableException;
 import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.ClientOptions;
@@ -183,10 +184,9 @@ final class Redis implements AutoCloseable {
             // Known not to have run: nothing to compensate.
             throw new DependencyUnavailableException("redis", what + ": not connected to " + where + " (reconnecting)");
         }
-        calls.increment();
         RedisFuture<T> future;
         try {
-            future = command.apply(commands);
+            future = send(command);
         } catch (RuntimeException e) {
             throw failure(what, e, false);
         }
@@ -196,7 +196,19 @@ final class Redis implements AutoCloseable {
     /** Sends one command; the caller awaits the future (or drops it). */
     <T> RedisFuture<T> send(Function<RedisClusterAsyncCommands<String, String>, RedisFuture<T>> command) {
         calls.increment();
-        return command.apply(commands);
+        DependencyTime time = DependencyTime.current();
+        if (time == null) {
+            return command.apply(commands);
+        }
+        // Redis's own time, for the breaker around this call: from sending to the reply, timed on
+        // Lettuce's I/O thread, so that a virtual thread waiting for a carrier on a saturated
+        // machine does not make a healthy Redis look slow. Registered before anyone waits on the
+        // future, so it runs right after the waiter is woken, long before that waiter runs again
+        // when the machine is busy; when idle the breaker falls back to a wall time that is as short.
+        long sent = System.nanoTime();
+        RedisFuture<T> future = command.apply(commands);
+        future.whenComplete((reply, failure) -> time.add(System.nanoTime() - sent));
+        return future;
     }
 
     /**

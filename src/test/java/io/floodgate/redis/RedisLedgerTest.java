@@ -94,6 +94,18 @@ class RedisLedgerTest {
     // ------------------------------------------------------------------ sold-out marker
 
     @Test
+    void aCallInsideAGuardedScopeReportsRedisOwnTimeForTheBreaker() {
+        RedisStockLedger ledger = sharedRedisLedger(RedisTestSupport.freshNamespace());
+        define(ledger, new ItemSpec("T", "Timed", 5, 1, null, null));
+        io.floodgate.core.DependencyTime time = new io.floodgate.core.DependencyTime();
+        ScopedValue.where(io.floodgate.core.DependencyTime.CURRENT, time).run(() -> ledger.view("T"));
+        // the reply's callback runs on Lettuce's thread just after the caller is woken
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+                .until(() -> time.nanosOr(-1) >= 0);
+        assertThat(time.nanosOr(-1)).as("Redis's own time, recorded").isBetween(0L, java.util.concurrent.TimeUnit.SECONDS.toNanos(5));
+    }
+
+    @Test
     void soldOutItemRejectsWithoutTouchingRedis() {
         RedisStockLedger ledger = sharedRedisLedger(RedisTestSupport.freshNamespace());
         define(ledger, new ItemSpec("S", "Phone", 2, 1, null, null));

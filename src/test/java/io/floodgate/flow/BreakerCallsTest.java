@@ -1,0 +1,62 @@
+package io.floodgate.flow;
+
+import io.floodgate.core.DependencyTime;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The slow-call rate of a breaker counts the dependency's own time where its adapter measured it:
+ * a call that is slow only because its thread waited (for a carrier, on a saturated machine) does
+ * not open the breaker, and a dependency that reports itself slow does, however fast the call
+ * returned. Without a measurement the wall time counts.
+ */
+class BreakerCallsTest {
+
+    private static final Duration SLOW = Duration.ofMillis(50);
+
+    private static CircuitBreaker breaker() {
+        return CircuitBreaker.of("test", Breakers.config(SLOW, Duration.ofSeconds(30)));
+    }
+
+    /** Twelve calls (more than the breaker's minimum of eight), each taking {@code wall} and reporting {@code own}. */
+    private static CircuitBreaker.State afterCalls(Duration wall, Duration own) {
+        CircuitBreaker b = breaker();
+        for (int i = 0; i < 12 && b.getState() == CircuitBreaker.State.CLOSED; i++) {
+            BreakerCalls.call(b, "test", () -> {
+                if (own != null) {
+                    DependencyTime.record(own.toNanos());
+                }
+                LockSupport.parkNanos(wall.toNanos());
+                return "ok";
+            });
+        }
+        return b.getState();
+    }
+
+    @Test
+    void callsSlowOnlyByTheirWallClockDoNotOpenTheBreakerWhenTheDependencyReportsItselfFast() {
+        assertThat(afterCalls(Duration.ofMillis(80), Duration.ofMillis(1))).isEqualTo(CircuitBreaker.State.CLOSED);
+    }
+
+    @Test
+    void withoutAMeasurementTheWallClockCountsAndSlowCallsOpenIt() {
+        assertThat(afterCalls(Duration.ofMillis(80), null)).isEqualTo(CircuitBreaker.State.OPEN);
+    }
+
+    @Test
+    void aDependencyReportingItselfSlowOpensItHoweverFastTheCallsReturned() {
+        assertThat(afterCalls(Duration.ZERO, Duration.ofMillis(200))).isEqualTo(CircuitBreaker.State.OPEN);
+    }
+
+    @Test
+    void recordingOutsideAGuardedCallIsANoOp() {
+        DependencyTime.record(TimeUnit.SECONDS.toNanos(1));
+        assertThat(DependencyTime.current()).isNull();
+    }
+}

@@ -5,6 +5,9 @@ import io.floodgate.core.port.StockLedger;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.floodgate.core.DependencyUnavailableException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -33,13 +36,33 @@ public final class Breakers {
     /** Set once, at wiring, when the ledger is in Redis; null otherwise. */
     private volatile CircuitBreaker redis;
     /** Every breaker by dependency, in the order they were made; written only while wiring. */
+    private static final Logger LOG = LoggerFactory.getLogger(Breakers.class);
+
     private final Map<String, CircuitBreaker> all = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
 
     public Breakers(Duration slowCall, Duration openFor) {
-        this.store = CircuitBreaker.of("store", config(slowCall, openFor));
+        this.store = logged(CircuitBreaker.of("store", config(slowCall, openFor)));
         this.slowCall = slowCall;
         this.openFor = openFor;
         all.put("store", store);
+    }
+
+    /**
+     * Logs each state change, an opening with the rates that caused it: an operator reading why orders were
+     * refused should not need the metrics history to learn that a breaker opened, and on what.
+     */
+    private static CircuitBreaker logged(CircuitBreaker breaker) {
+        breaker.getEventPublisher().onStateTransition(e -> {
+            if (e.getStateTransition().getToState() == CircuitBreaker.State.OPEN) {
+                CircuitBreaker.Metrics m = breaker.getMetrics();
+                LOG.warn("circuit breaker {}: {}; failure rate {}%, slow-call rate {}% of the last {} calls",
+                        breaker.getName(), e.getStateTransition(), Math.round(m.getFailureRate()),
+                        Math.round(m.getSlowCallRate()), m.getNumberOfBufferedCalls());
+            } else {
+                LOG.info("circuit breaker {}: {}", breaker.getName(), e.getStateTransition());
+            }
+        });
+        return breaker;
     }
 
     static CircuitBreakerConfig config(Duration slowCall, Duration openFor) {
@@ -89,7 +112,7 @@ public final class Breakers {
         if (all.putIfAbsent(breaker.getName(), breaker) != null) {
             throw new IllegalStateException("a breaker for " + breaker.getName() + " exists already");
         }
-        return breaker;
+        return logged(breaker);
     }
 
     /** The name of a dependency whose breaker is open now, if any. */

@@ -210,7 +210,7 @@ public final class HttpApi {
     // ---- orders ---------------------------------------------------------------------------
 
     private void placeOrder(ServerRequest req, ServerResponse res) {
-        JsonNode body = Json.object(body(req));
+        JsonNode body = Json.flatObject(body(req));
         String key = req.headers().first(IDEMPOTENCY_KEY).orElse(null);
         if (key == null) {
             throw Json.invalid("Idempotency-Key", "header is required");
@@ -391,7 +391,7 @@ public final class HttpApi {
 
     private void putItem(ServerRequest req, ServerResponse res) throws Exception {
         String sku = req.path().pathParameters().get("sku");
-        JsonNode body = Json.object(body(req));
+        JsonNode body = Json.flatObject(body(req));
         if (!Ids.isSku(sku)) {
             throw Json.invalid("sku", "in the path must be 1-64 characters of [A-Za-z0-9._-]");
         }
@@ -415,7 +415,7 @@ public final class HttpApi {
 
     private void adjustStock(ServerRequest req, ServerResponse res) throws Exception {
         String sku = req.path().pathParameters().get("sku");
-        JsonNode body = Json.object(body(req));
+        JsonNode body = Json.flatObject(body(req));
         long delta = Json.requiredLong(body, "delta", -1_000_000_000L, 1_000_000_000L);
         requireAdmin(req);
         if (!Ids.isSku(sku)) {
@@ -554,6 +554,11 @@ public final class HttpApi {
             return new byte[0];
         }
         try (InputStream in = req.content().inputStream()) {
+            if (declared.isPresent()) {
+                // Exactly the declared length: readNBytes(max + 1) allocated and zeroed a 16 KB
+                // chunk per request for an 80-byte order, 9% of the CPU when most were shed.
+                return in.readNBytes((int) declared.getAsLong());
+            }
             byte[] bytes = in.readNBytes(settings.maxBodyBytes() + 1);
             if (bytes.length > settings.maxBodyBytes()) {
                 throw tooLarge();

@@ -5,6 +5,8 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -24,33 +26,43 @@ class BreakerCallsTest {
         return CircuitBreaker.of("test", Breakers.config(SLOW, Duration.ofSeconds(30)));
     }
 
-    /** Twelve calls (more than the breaker's minimum of eight), each taking {@code wall} and reporting {@code own}. */
-    private static CircuitBreaker.State afterCalls(Duration wall, Duration own) {
+    /**
+     * Thirty calls at once (more than the breaker's minimum of twenty, all inside its two-second
+     * window), each taking {@code wall} and reporting {@code own}.
+     */
+    private static CircuitBreaker.State afterCalls(Duration wall, Duration own) throws InterruptedException {
         CircuitBreaker b = breaker();
-        for (int i = 0; i < 12 && b.getState() == CircuitBreaker.State.CLOSED; i++) {
-            BreakerCalls.call(b, "test", () -> {
+        List<Thread> calls = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            calls.add(Thread.ofVirtual().start(() -> BreakerCalls.call(b, "test", () -> {
                 if (own != null) {
                     DependencyTime.record(own.toNanos());
                 }
                 LockSupport.parkNanos(wall.toNanos());
                 return "ok";
-            });
+            })));
+        }
+        for (Thread call : calls) {
+            call.join();
+        }
+        if (b.getState() == CircuitBreaker.State.CLOSED) { // and not merely for want of calls to judge
+            assertThat(b.getMetrics().getNumberOfBufferedCalls()).isGreaterThanOrEqualTo(20);
         }
         return b.getState();
     }
 
     @Test
-    void callsSlowOnlyByTheirWallClockDoNotOpenTheBreakerWhenTheDependencyReportsItselfFast() {
+    void callsSlowOnlyByTheirWallClockDoNotOpenTheBreakerWhenTheDependencyReportsItselfFast() throws InterruptedException {
         assertThat(afterCalls(Duration.ofMillis(80), Duration.ofMillis(1))).isEqualTo(CircuitBreaker.State.CLOSED);
     }
 
     @Test
-    void withoutAMeasurementTheWallClockCountsAndSlowCallsOpenIt() {
+    void withoutAMeasurementTheWallClockCountsAndSlowCallsOpenIt() throws InterruptedException {
         assertThat(afterCalls(Duration.ofMillis(80), null)).isEqualTo(CircuitBreaker.State.OPEN);
     }
 
     @Test
-    void aDependencyReportingItselfSlowOpensItHoweverFastTheCallsReturned() {
+    void aDependencyReportingItselfSlowOpensItHoweverFastTheCallsReturned() throws InterruptedException {
         assertThat(afterCalls(Duration.ZERO, Duration.ofMillis(200))).isEqualTo(CircuitBreaker.State.OPEN);
     }
 

@@ -112,20 +112,25 @@ public final class HttpApi {
             Rejection rejection = switch (status.code()) {
                 case 413 -> Rejection.PAYLOAD_TOO_LARGE;
                 case 500 -> Rejection.INTERNAL;
+                case 503 -> Rejection.OVERLOADED; // the server's own refusal (a listener limit, shutting down)
                 default -> Rejection.INVALID_REQUEST;
             };
             String requestId = Ids.newRequestId();
             String detail = switch (rejection) {
                 case PAYLOAD_TOO_LARGE -> "the request is too large";
                 case INTERNAL -> "an unexpected error occurred; nothing was changed";
+                case OVERLOADED -> "the server cannot take this request now; nothing was changed, retry shortly";
                 default -> "the HTTP request is malformed";
             };
             metrics.rejection(rejection.name());
-            return DirectHandler.TransportResponse.builder()
+            DirectHandler.TransportResponse.Builder response = DirectHandler.TransportResponse.builder()
                     .status(io.helidon.http.Status.create(rejection.status()))
                     .header(HeaderNames.CONTENT_TYPE, PROBLEM_JSON)
-                    .header(X_REQUEST_ID, requestId)
-                    .entity(Json.problem(rejection, detail, requestId, null))
+                    .header(X_REQUEST_ID, requestId);
+            if (rejection == Rejection.OVERLOADED) {
+                response.header(HeaderNames.RETRY_AFTER, "1");
+            }
+            return response.entity(Json.problem(rejection, detail, requestId, null))
                     .keepAlive(false)
                     .build();
         };

@@ -120,13 +120,16 @@ public final class Floodgate implements AutoCloseable {
                 metrics.gauge("floodgate.redis.unsettled", "Confirms, releases and cancels waiting for Redis",
                         () -> redis.stats().unsettled());
             }
-            int initial = Math.min(256, config.maxInFlight());
+            // starts at 256, within the bounds: a floor set above 256 is the start too (it was clamped to 256)
+            int max = config.maxInFlight();
+            int min = Math.min(config.minInFlight(), max);
+            int initial = Math.clamp(256, min, max);
             // FLOODGATE_ADMISSION=off: no concurrency limit at all (for overload benchmarks: the baseline to compare with)
             ConcurrencyGate gate = config.admissionLimit()
-                    ? new ConcurrencyGate(Math.min(config.minInFlight(), initial), initial, config.maxInFlight())
+                    ? new ConcurrencyGate(min, initial, max)
                     : ConcurrencyGate.unlimited();
-            builtAdmission = new Admission(config.userRate(), config.userBurst(), config.globalRate(), clusterRate, gate,
-                    breakers, config.maxTrackedUsers());
+            builtAdmission = new Admission(config.userRate(), config.userBurst(), config.itemRate(), config.globalRate(),
+                    clusterRate, gate, breakers, config.maxTrackedUsers());
             this.ledger = builtLedger;
             this.orderLog = builtLog;
             this.admission = builtAdmission;

@@ -4,37 +4,31 @@ import io.floodgate.core.RejectedException;
 import io.floodgate.core.Rejection;
 
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Admission control, in the order API.md fixes: the per-user bucket, the global bucket and the
- * cluster-wide rate ({@link ClusterRateLimiter}, when configured) (429
- * {@code RATE_LIMITED}), then the adaptive concurrency limit (503 {@code OVERLOADED}), then the
- * dependencies' breakers (503 {@code DEPENDENCY_UNAVAILABLE}); only then the ledger. Everything
- * here answers at once; nothing queues.
+ * Admission control, in the order API.md fixes: the per-user bucket, the per-item bucket (a hot
+ * item's own cap), the global bucket and the cluster-wide rate ({@link ClusterRateLimiter}, when
+ * configured) (429 {@code RATE_LIMITED}), then the adaptive concurrency limit (503
+ * {@code OVERLOADED}), then the dependencies' breakers (503 {@code DEPENDENCY_UNAVAILABLE}); only
+ * then the ledger. Everything here answers at once; nothing queues.
  *
- * <p>Per-user buckets live in a map that a sweeper empties of full buckets every second (a full
- * bucket is the same as none), so memory follows the users active in the last
- * {@code burst / rate} seconds. It is capped besides: past the cap, users share a fixed set of
- * overflow buckets by hash.
+ * <p>Per-user and per-item buckets are {@link KeyedBuckets}: a sweeper drops full buckets every
+ * second, so memory follows the keys active lately, and a cap bounds it against a flood of
+ * distinct ids.
  */
 public final class Admission implements AutoCloseable {
 
     private static final int OVERFLOW_BUCKETS = 4_096;
+    /** Items are a catalogue, not a crowd: a cap far above any real one, only against made-up SKUs. */
+    private static final int MAX_TRACKED_ITEMS = 100_000;
+    private static final int ITEM_OVERFLOW_BUCKETS = 1_024;
 
-    private final Gcra userRate;
+    private final KeyedBuckets users;
+    private final KeyedBuckets items;
     private final Gcra globalRate;
     private final AtomicLong globalTat = new AtomicLong(Long.MIN_VALUE / 2);
-    private final ConcurrentHashMap<String, AtomicLong> userBuckets = new ConcurrentHashMap<>();
-    private final int maxTrackedUsers;
-    /**
-     * Where users go when {@code maxTrackedUsers} buckets are held (a flood of distinct ids):
-     * a fixed set of buckets shared by hash. Memory stays bounded and those users stay limited,
-     * more strictly than one bucket each, rather than unlimited or refused outright.
-     */
-    private final AtomicLong[] overflow;
     private final ClusterRateLimiter clusterRate;
     private final ConcurrencyGate gate;
     private final Breakers breakers;
@@ -47,45 +41,45 @@ public final class Admission implements AutoCloseable {
      */
     public Admission(double userRate, int userBurst, double globalRate, ConcurrencyGate gate, Breakers breakers,
                      int maxTrackedUsers) {
-        this(userRate, userBurst, globalRate, null, gate, breakers, maxTrackedUsers);
+        this(userRate, userBurst, 0, globalRate, null, gate, breakers, maxTrackedUsers);
     }
 
     /**
+     * @param itemRate    orders per second per item on this instance (burst: the same number), or 0 for none
      * @param clusterRate the cluster-wide order rate, asked after the local buckets pass; null for none
      */
-    public Admission(double userRate, int userBurst, double globalRate, ClusterRateLimiter clusterRate,
+    public Admission(double userRate, int userBurst, double itemRate, double globalRate, ClusterRateLimiter clusterRate,
                      ConcurrencyGate gate, Breakers breakers, int maxTrackedUsers) {
         this.clusterRate = clusterRate;
-        this.userRate = new Gcra(userRate, userBurst);
+        this.users = new KeyedBuckets(new Gcra(userRate, userBurst), maxTrackedUsers, OVERFLOW_BUCKETS);
+        this.items = itemRate > 0
+                ? new KeyedBuckets(new Gcra(itemRate, Math.max(1, (long) itemRate)), MAX_TRACKED_ITEMS, ITEM_OVERFLOW_BUCKETS)
+                : null;
         this.globalRate = globalRate > 0 ? new Gcra(globalRate, Math.max(1, (long) globalRate)) : null;
         this.gate = gate;
         this.breakers = breakers;
-        this.maxTrackedUsers = maxTrackedUsers;
-        this.overflow = new AtomicLong[OVERFLOW_BUCKETS];
-        for (int i = 0; i < overflow.length; i++) {
-            overflow[i] = new AtomicLong(Long.MIN_VALUE / 2);
-        }
         this.sweeper = Thread.ofVirtual().name("floodgate-bucket-sweeper").start(this::sweepLoop);
     }
 
     /**
-     * Admits one order placement for {@code userId}, or throws the rejection to answer.
+     * Admits one order placement by {@code userId} for {@code sku}, or throws the rejection to answer.
      *
      * @throws RejectedException {@code RATE_LIMITED} with a Retry-After, {@code OVERLOADED}, or
      *                           {@code DEPENDENCY_UNAVAILABLE}
      */
-    public Permit admitOrder(String userId) {
+    public Permit admitOrder(String userId, String sku) {
         long now = System.nanoTime();
-        AtomicLong bucket = userBuckets.get(userId);
-        if (bucket == null) {
-            bucket = userBuckets.size() < maxTrackedUsers
-                    ? userBuckets.computeIfAbsent(userId, u -> new AtomicLong(now))
-                    : overflow[(userId.hashCode() & 0x7fffffff) % overflow.length];
-        }
-        long wait = userRate.tryAcquire(bucket, now);
+        long wait = users.tryAcquire(userId, now);
         if (wait > 0) {
             throw new RejectedException(Rejection.RATE_LIMITED,
                     "user " + userId + " is over its rate limit", retryAfterSeconds(wait));
+        }
+        if (items != null) {
+            wait = items.tryAcquire(sku, now);
+            if (wait > 0) {
+                throw new RejectedException(Rejection.RATE_LIMITED,
+                        "item " + sku + " is over its order rate on this instance", retryAfterSeconds(wait));
+            }
         }
         if (globalRate != null) {
             wait = globalRate.tryAcquire(globalTat, now);
@@ -183,7 +177,11 @@ public final class Admission implements AutoCloseable {
     }
 
     public int trackedUsers() {
-        return userBuckets.size();
+        return users.tracked();
+    }
+
+    int trackedItems() {
+        return items == null ? 0 : items.tracked();
     }
 
     private void sweepLoop() {
@@ -197,17 +195,16 @@ public final class Admission implements AutoCloseable {
         }
     }
 
-    /**
-     * Drops full buckets. Benign race: a bucket used between the fullness check and its removal
-     * is dropped all the same, and that user's next request starts a fresh (full) bucket, which
-     * at worst grants one extra burst to a user who had been idle.
-     */
+    /** Drops full buckets (see {@link KeyedBuckets#sweep}). */
     void sweep() {
         sweep(System.nanoTime());
     }
 
     void sweep(long nowNanos) {
-        userBuckets.values().removeIf(tat -> Gcra.isFull(tat, nowNanos));
+        users.sweep(nowNanos);
+        if (items != null) {
+            items.sweep(nowNanos);
+        }
     }
 
     @Override

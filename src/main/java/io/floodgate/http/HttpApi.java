@@ -240,7 +240,7 @@ public final class HttpApi {
         }
         RequestContext context = RequestContext.CURRENT.get();
         OrderService.Placed placed;
-        try (Admission.Permit permit = admission.admitOrder(userId)) {
+        try (Admission.Permit permit = admission.admitOrder(userId, sku)) {
             try {
                 placed = orders.place(new PlaceOrder(key, userId, sku, quantity), context.requestId(), context.deadline());
             } catch (RejectedException e) {

@@ -53,7 +53,7 @@ class GcraTest {
         // one token per 1,000 s: no bucket refills while the test runs, whatever the background sweeper does
         try (Admission admission = new Admission(0.001, 1, 0, new ConcurrencyGate(1_000, 1_000), breakers(), 10_000_000)) {
             for (int i = 0; i < 100_000; i++) {
-                admission.admitOrder("user-" + i).close();
+                admission.admitOrder("user-" + i, "S1").close();
             }
             assertThat(admission.trackedUsers()).isEqualTo(100_000);
             admission.sweep(System.nanoTime());
@@ -71,7 +71,7 @@ class GcraTest {
             int limited = 0;
             for (int i = 0; i < 1_000_000; i++) {
                 try {
-                    admission.admitOrder("flood-" + i).close();
+                    admission.admitOrder("flood-" + i, "S1").close();
                     admitted++;
                 } catch (io.floodgate.core.RejectedException e) {
                     assertThat(e.rejection()).isEqualTo(io.floodgate.core.Rejection.RATE_LIMITED);
@@ -85,6 +85,33 @@ class GcraTest {
         }
     }
 
+    @Test
+    void aFloodOfMadeUpSkusStaysWithinTheItemCapAndEachItemIsLimitedApartFromItsUsers() {
+        // users may order freely; each item takes one order per 1,000 s
+        try (Admission admission = new Admission(1e6, 1_000_000, 0.001, 0, null, new ConcurrencyGate(1_000, 1_000),
+                breakers(), 10_000_000)) {
+            admission.admitOrder("u-1", "HOT").close();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> admission.admitOrder("u-2", "HOT"))
+                    .isInstanceOfSatisfying(io.floodgate.core.RejectedException.class, e -> {
+                        assertThat(e.rejection()).isEqualTo(io.floodgate.core.Rejection.RATE_LIMITED);
+                        assertThat(e.retryAfterSeconds()).isGreaterThan(900);
+                    });
+            admission.admitOrder("u-2", "OTHER").close();
+
+            int admitted = 0;
+            for (int i = 0; i < 300_000; i++) {
+                try {
+                    admission.admitOrder("u-" + i, "made-up-" + i).close();
+                    admitted++;
+                } catch (io.floodgate.core.RejectedException e) {
+                    assertThat(e.rejection()).isEqualTo(io.floodgate.core.Rejection.RATE_LIMITED);
+                }
+            }
+            assertThat(admission.trackedItems()).isLessThanOrEqualTo(100_000);
+            assertThat(admitted).as("one per tracked item, then one per overflow bucket").isLessThanOrEqualTo(100_000 + 1_024);
+        }
+    }
+
     private static Breakers breakers() {
         return new Breakers(java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(1));
     }
@@ -92,13 +119,13 @@ class GcraTest {
     @Test
     void concurrencyLimitShedsAndFreesSlotsOnClose() {
         try (Admission admission = new Admission(1_000, 1_000, 0, new ConcurrencyGate(2, 2), breakers(), 1_000)) {
-            Admission.Permit a = admission.admitOrder("u1");
-            Admission.Permit b = admission.admitOrder("u2");
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> admission.admitOrder("u3"))
+            Admission.Permit a = admission.admitOrder("u1", "S1");
+            Admission.Permit b = admission.admitOrder("u2", "S1");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> admission.admitOrder("u3", "S1"))
                     .isInstanceOfSatisfying(io.floodgate.core.RejectedException.class,
                             e -> assertThat(e.rejection()).isEqualTo(io.floodgate.core.Rejection.OVERLOADED));
             a.close();
-            admission.admitOrder("u3").close();
+            admission.admitOrder("u3", "S1").close();
             b.close();
             assertThat(admission.inFlight()).isZero();
         }
@@ -114,15 +141,15 @@ class GcraTest {
             org.assertj.core.api.Assertions.assertThatThrownBy(admission::admitRead)
                     .isInstanceOf(io.floodgate.core.RejectedException.class);
             for (int i = 0; i < 20; i++) {
-                permits.add(admission.admitOrder("u" + i)); // orders may use the whole limit regardless
+                permits.add(admission.admitOrder("u" + i, "S1")); // orders may use the whole limit regardless
             }
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> admission.admitOrder("u20"))
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> admission.admitOrder("u20", "S1"))
                     .isInstanceOf(io.floodgate.core.RejectedException.class);
             permits.forEach(Admission.Permit::close);
             // with the limit full of orders, reads still get their tenth
             java.util.List<Admission.Permit> orders = new java.util.ArrayList<>();
             for (int i = 0; i < 20; i++) {
-                orders.add(admission.admitOrder("v" + i));
+                orders.add(admission.admitOrder("v" + i, "S1"));
             }
             Admission.Permit a = admission.admitRead();
             Admission.Permit b = admission.admitRead();

@@ -802,6 +802,42 @@ class HttpContractTest {
         }
     }
 
+    @Test
+    void aHotItemOverItsOwnRateIs429RateLimitedWithRetryAfterWhileOtherItemsSell() {
+        try (TestFloodgate limited = startInSuiteMode(Map.of("FLOODGATE_ITEM_RATE", "2"))) { // burst 2, one more every 0.5 s
+            Api a = limited.api;
+            assertThat(a.putItem("HOT-1", "Hot", 100, 100).status()).isEqualTo(201);
+            assertThat(a.putItem("COLD-1", "Cold", 100, 100).status()).isEqualTo(201);
+            Api.Response warm = a.order("hot-warm", "warm-up", "COLD-1", 1);
+            assertThat(warm.status()).as("the warm-up order: %s", warm).isEqualTo(ackStatus);
+
+            long start = System.nanoTime();
+            int admitted = 0;
+            Api.Response refused = null;
+            for (int i = 1; i <= 50 && refused == null; i++) { // distinct users: only the item's bucket can refuse
+                Api.Response r = a.order("hot-" + i, "hot-user-" + i, "HOT-1", 1);
+                if (r.status() == 429) {
+                    refused = r;
+                } else {
+                    assertThat(r.status()).as("order %d: %s", i, r).isEqualTo(ackStatus);
+                    admitted++;
+                }
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            assertThat(refused).as("a burst on one item meets its bucket").isNotNull();
+            assertProblem(refused, 429, "RATE_LIMITED");
+            assertThat(refused.json().path("detail").asText()).contains("HOT-1");
+            assertThat(refused.header("Retry-After")).as("Retry-After in seconds")
+                    .hasValueSatisfying(v -> assertThat(Long.parseLong(v.trim())).isGreaterThanOrEqualTo(1));
+            assertThat(admitted).as("the burst, plus what refilled in %.2f s", seconds)
+                    .isBetween(2, 2 + (int) Math.ceil(seconds * 2));
+            itemWithAvailable(a, "HOT-1", 100 - admitted); // the 429 reserved nothing
+
+            Api.Response cold = a.order("cold-1", "cold-user", "COLD-1", 1);
+            assertThat(cold.status()).as("another item is unaffected: %s", cold).isEqualTo(ackStatus);
+        }
+    }
+
     // ==== user auth ===============================================================================
 
     private static synchronized Api jwtApi() {

@@ -46,4 +46,20 @@ class StatsEndpointTest {
             assertThat(api.send("POST", "/api/v1/stats", null, java.util.Map.of()).status()).isEqualTo(405);
         }
     }
+
+    @Test
+    void theConcurrencyLimitStartsAtAFloorAbove256AndNeverAboveTheCeiling() {
+        try (TestFloodgate floodgate = TestFloodgate.start(java.util.Map.of("FLOODGATE_MIN_IN_FLIGHT", "1024"))) {
+            assertThat(limit(floodgate)).as("a floor of 1024 was clamped to 256 once").isEqualTo(1024.0);
+        }
+        try (TestFloodgate floodgate = TestFloodgate.start(java.util.Map.of(
+                "FLOODGATE_MIN_IN_FLIGHT", "4096", "FLOODGATE_MAX_IN_FLIGHT", "2048"))) {
+            assertThat(limit(floodgate)).isEqualTo(2048.0);
+        }
+    }
+
+    private static double limit(TestFloodgate floodgate) {
+        return floodgate.api.get("/api/v1/stats").json().path("metrics").path("gauges")
+                .path("floodgate.admission.limit").asDouble();
+    }
 }

@@ -6,6 +6,7 @@ import io.floodgate.core.Rejection;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Admission control, in the order API.md fixes: the per-user bucket, the per-item bucket (a hot
@@ -33,6 +34,7 @@ public final class Admission implements AutoCloseable {
     private final ConcurrencyGate gate;
     private final Breakers breakers;
     private final Thread sweeper;
+    private final LongAdder[] admitted = {new LongAdder(), new LongAdder()};
 
     /**
      * @param userRate   requests per second per user
@@ -123,8 +125,15 @@ public final class Admission implements AutoCloseable {
     }
 
     private Permit enter(ConcurrencyGate.Work work) {
-        return gate.tryAcquire(work).map(Permit::new).orElseThrow(() -> new RejectedException(Rejection.OVERLOADED,
+        Permit permit = gate.tryAcquire(work).map(Permit::new).orElseThrow(() -> new RejectedException(Rejection.OVERLOADED,
                 "this instance is at its concurrency limit (" + gate.limit() + "); retry shortly", 1));
+        admitted[work.ordinal()].increment();
+        return permit;
+    }
+
+    /** Requests let through the concurrency limit so far, of one kind of work (a counter for metrics). */
+    public long admitted(ConcurrencyGate.Work work) {
+        return admitted[work.ordinal()].sum();
     }
 
     /**

@@ -40,6 +40,8 @@ class StatsEndpointTest {
             assertThat(latency.path("buckets").get(11).path("leMs").asDouble()).isEqualTo(5000.0);
             assertThat(latency.path("p99Ms").asDouble()).isGreaterThan(0);
             assertThat(m.path("gauges").path("floodgate.admission.limit").asDouble()).isPositive();
+            assertThat(m.path("gauges").path("floodgate.admissions{work=order}").asDouble())
+                    .as("every order passed admission; sold out is the ledger's verdict").isEqualTo(6.0);
             assertThat(m.path("gauges").path("floodgate.circuit.state{dependency=store,state=closed}").asDouble()).isEqualTo(1.0);
             assertThat(m.path("gauges").path("floodgate.orders.persisted").asDouble()).isEqualTo(3.0);
             assertThat(m.path("jvm").path("heapUsedBytes").asDouble()).isGreaterThan(0);

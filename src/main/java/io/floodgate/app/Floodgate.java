@@ -293,7 +293,8 @@ public final class Floodgate implements AutoCloseable {
         });
         metrics.gauge("floodgate.admission.tracked.users", "Per-user rate buckets held", admission::trackedUsers);
         for (ConcurrencyGate.Work work : ConcurrencyGate.Work.values()) {
-            metrics.counter("floodgate.admissions", "Requests let through the concurrency limit (refusals: floodgate.rejections)",
+            metrics.counter("floodgate.admissions", "Requests let through the concurrency limit, cancels counted as orders"
+                            + " (an open breaker may still refuse one after; refusals: floodgate.rejections)",
                     java.util.List.of("work", work.name().toLowerCase(java.util.Locale.ROOT)), () -> admission.admitted(work));
         }
     }

@@ -34,7 +34,8 @@ public final class Admission implements AutoCloseable {
     private final ConcurrencyGate gate;
     private final Breakers breakers;
     private final Thread sweeper;
-    private final LongAdder[] admitted = {new LongAdder(), new LongAdder()};
+    /** By {@link ConcurrencyGate.Work}: let through the concurrency limit (a breaker may still refuse an order after). */
+    private final LongAdder[] admitted = new LongAdder[ConcurrencyGate.Work.values().length];
 
     /**
      * @param userRate   requests per second per user
@@ -60,6 +61,9 @@ public final class Admission implements AutoCloseable {
         this.globalRate = globalRate > 0 ? new Gcra(globalRate, Math.max(1, (long) globalRate)) : null;
         this.gate = gate;
         this.breakers = breakers;
+        for (int i = 0; i < admitted.length; i++) {
+            admitted[i] = new LongAdder();
+        }
         this.sweeper = Thread.ofVirtual().name("floodgate-bucket-sweeper").start(this::sweepLoop);
     }
 

@@ -38,13 +38,18 @@ public final class Breakers {
     /** Every breaker by dependency, in the order they were made; written only while wiring. */
     private static final Logger LOG = LoggerFactory.getLogger(Breakers.class);
     /**
-     * What a breaker judges on: the calls that ended in the last two seconds, at least 20 of them. It was the
-     * last 20 calls, which at thousands of calls a second is a few milliseconds: one pause of this JVM's
-     * collector (or the machine's CPU taken for a moment) made every call in flight slow and opened a breaker
-     * on a healthy Redis in an overload run (7,170 orders refused in 10 s). Two seconds is long enough to outlast
-     * such a moment and short enough that a dead dependency still opens its breaker within about that.
+     * What a breaker judges on: the calls that ended in the last five seconds, once there are at least
+     * {@link #MIN_CALLS}. It was the last 20 calls, which at thousands of calls a second is a few
+     * milliseconds: one pause of this JVM's collector (or the machine's CPU taken for a moment) made every call
+     * in flight slow and opened a breaker on a healthy Redis in an overload run (7,170 orders refused in 10 s).
+     * Over five seconds such a moment is a small share of the calls. The minimum is small because some
+     * dependencies are called rarely when they fail: the order writer calls a dead store about twice a second
+     * (each call waits out the pool's connection timeout), and must still open its breaker. After a busy healthy
+     * spell, a dead dependency opens its breaker once its failures outnumber the window's successes: within the
+     * window, sooner the faster its calls fail.
      */
-    static final Duration WINDOW = Duration.ofSeconds(2);
+    static final Duration WINDOW = Duration.ofSeconds(5);
+    static final int MIN_CALLS = 5;
 
     private final Map<String, CircuitBreaker> all = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
 
@@ -58,14 +63,15 @@ public final class Breakers {
     /**
      * Logs each state change, and what opened a breaker at WARN with its rate: an operator reading why orders
      * were refused should not need the metrics history to learn that a breaker opened, and on what. The rate
-     * comes from the event that tripped it; the breaker's own metrics are already those of the new state.
+     * comes from the event that tripped it (the breaker's own metrics are already those of the new state);
+     * the calls judged are the window's when closed, the probes' when half open.
      */
     private static CircuitBreaker logged(CircuitBreaker breaker) {
         breaker.getEventPublisher()
-                .onFailureRateExceeded(e -> LOG.warn("circuit breaker {}: failure rate {}% over the last {} s",
-                        breaker.getName(), Math.round(e.getFailureRate()), WINDOW.toSeconds()))
-                .onSlowCallRateExceeded(e -> LOG.warn("circuit breaker {}: {}% of the calls of the last {} s took over {} ms",
-                        breaker.getName(), Math.round(e.getSlowCallRate()), WINDOW.toSeconds(),
+                .onFailureRateExceeded(e -> LOG.warn("circuit breaker {} ({}): failure rate {}% of the calls judged",
+                        breaker.getName(), breaker.getState(), Math.round(e.getFailureRate())))
+                .onSlowCallRateExceeded(e -> LOG.warn("circuit breaker {} ({}): {}% of the calls judged took over {} ms",
+                        breaker.getName(), breaker.getState(), Math.round(e.getSlowCallRate()),
                         breaker.getCircuitBreakerConfig().getSlowCallDurationThreshold().toMillis()))
                 .onStateTransition(e -> {
                     if (e.getStateTransition().getToState() == CircuitBreaker.State.OPEN) {
@@ -81,7 +87,7 @@ public final class Breakers {
         return CircuitBreakerConfig.custom()
                 .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.TIME_BASED)
                 .slidingWindowSize((int) WINDOW.toSeconds())
-                .minimumNumberOfCalls(20)
+                .minimumNumberOfCalls(MIN_CALLS)
                 .failureRateThreshold(50)
                 .slowCallDurationThreshold(slowCall)
                 .slowCallRateThreshold(80)

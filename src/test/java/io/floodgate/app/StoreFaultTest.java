@@ -96,6 +96,7 @@ class StoreFaultTest {
         proxy.cut();                                                             // store unreachable
         burst(api, 300, random.nextLong(), acked, statuses, sequence);
         assertThat(statuses).as("seed %d", seed).containsAnyOf(503, 504);
+        awaitCircuitOpen(api, sequence, seed);                                   // the breaker opened on it
         proxy.heal();                                                            // half-open probes close it
         awaitRecovery(api, sequence, acked);
 
@@ -149,6 +150,25 @@ class StoreFaultTest {
         } else {
             assertThat(r.header("Content-Type")).hasValueSatisfying(t -> assertThat(t).contains("problem+json"));
         }
+    }
+
+    /**
+     * Places orders until one is refused at admission because the store's breaker is open: a 503 or 504 by
+     * the deadline alone would also pass the checks above, with a breaker that never opens.
+     */
+    private static void awaitCircuitOpen(Api api, AtomicInteger sequence, long seed) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (System.nanoTime() < deadline) {
+            int n = sequence.incrementAndGet();
+            Api.Response r = api.order("key-" + n, "user-" + (n % 700), "F1", 1);
+            assertThat(r.status()).as("order during the cut: %s", r).isIn(503, 504);
+            if (r.status() == 503 && r.json().path("detail").asText().contains("circuit open")) {
+                assertThat(r.code()).isEqualTo("DEPENDENCY_UNAVAILABLE");
+                return;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("seed " + seed + ": the store's breaker did not open within 20 s of the cut");
     }
 
     /** Places orders until one succeeds again: the service resumes by itself. */

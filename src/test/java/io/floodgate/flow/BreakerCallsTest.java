@@ -27,8 +27,8 @@ class BreakerCallsTest {
     }
 
     /**
-     * Thirty calls at once (more than the breaker's minimum of twenty, all inside its two-second
-     * window), each taking {@code wall} and reporting {@code own}.
+     * Thirty calls at once (more than the breaker's minimum, all inside its window), each taking
+     * {@code wall} and reporting {@code own}.
      */
     private static CircuitBreaker.State afterCalls(Duration wall, Duration own) throws InterruptedException {
         CircuitBreaker b = breaker();
@@ -46,7 +46,7 @@ class BreakerCallsTest {
             call.join();
         }
         if (b.getState() == CircuitBreaker.State.CLOSED) { // and not merely for want of calls to judge
-            assertThat(b.getMetrics().getNumberOfBufferedCalls()).isGreaterThanOrEqualTo(20);
+            assertThat(b.getMetrics().getNumberOfBufferedCalls()).isGreaterThanOrEqualTo(Breakers.MIN_CALLS);
         }
         return b.getState();
     }
@@ -64,6 +64,51 @@ class BreakerCallsTest {
     @Test
     void aDependencyReportingItselfSlowOpensItHoweverFastTheCallsReturned() throws InterruptedException {
         assertThat(afterCalls(Duration.ZERO, Duration.ofMillis(200))).isEqualTo(CircuitBreaker.State.OPEN);
+    }
+
+    /** A dependency called a few times a second (the order writer on a dead store) still opens its breaker. */
+    @Test
+    void failuresArrivingAFewASecondOpenIt() {
+        CircuitBreaker b = breaker();
+        int calls = 0;
+        while (b.getState() == CircuitBreaker.State.CLOSED && calls < 20) {
+            calls++;
+            try {
+                BreakerCalls.call(b, "test", () -> {
+                    throw new io.floodgate.core.DependencyUnavailableException("store", "the store is unreachable");
+                });
+            } catch (io.floodgate.core.DependencyUnavailableException expected) {
+                // counted
+            }
+            LockSupport.parkNanos(Duration.ofMillis(300).toNanos());
+        }
+        assertThat(b.getState()).as("after %d failures 300 ms apart", calls).isEqualTo(CircuitBreaker.State.OPEN);
+        assertThat(calls).isEqualTo(Breakers.MIN_CALLS);
+    }
+
+    /**
+     * What a collector pause does at a high call rate: every call in flight during it ends slow. Among the
+     * window's fast calls that is a small share, and the breaker stays closed (the last-20-calls window
+     * opened on it).
+     */
+    @Test
+    void aMomentWhenEveryCallInFlightIsSlowDoesNotOpenItAmongManyFastCalls() throws InterruptedException {
+        CircuitBreaker b = breaker();
+        for (int i = 0; i < 2_000; i++) {
+            BreakerCalls.call(b, "test", () -> "fast");
+        }
+        List<Thread> paused = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            paused.add(Thread.ofVirtual().start(() -> BreakerCalls.call(b, "test", () -> {
+                LockSupport.parkNanos(SLOW.multipliedBy(2).toNanos());
+                return "slow";
+            })));
+        }
+        for (Thread t : paused) {
+            t.join();
+        }
+        assertThat(b.getMetrics().getNumberOfSlowCalls()).isEqualTo(200);
+        assertThat(b.getState()).isEqualTo(CircuitBreaker.State.CLOSED);
     }
 
     @Test

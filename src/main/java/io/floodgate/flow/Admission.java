@@ -75,40 +75,60 @@ public final class Admission implements AutoCloseable {
      */
     public Permit admitOrder(String userId, String sku) {
         long now = System.nanoTime();
-        long wait = users.tryAcquire(userId, now);
+        AtomicLong user = users.bucket(userId, now);
+        long wait = users.tryAcquire(user, now);
         if (wait > 0) {
             throw new RejectedException(Rejection.RATE_LIMITED,
                     "user " + userId + " is over its rate limit", retryAfterSeconds(wait));
         }
-        if (items != null) {
-            wait = items.tryAcquire(sku, now);
-            if (wait > 0) {
-                throw new RejectedException(Rejection.RATE_LIMITED,
-                        "item " + sku + " is over its order rate on this instance", retryAfterSeconds(wait));
+        // From here a refusal gives back the tokens taken so far: a request turned down by the next
+        // bucket, shed by the limit or refused by an open breaker did nothing, and should not cost its
+        // user (whose retry would meet a 429) or its item (which would then sell below its rate).
+        AtomicLong item = null;
+        boolean global = false;
+        try {
+            if (items != null) {
+                AtomicLong bucket = items.bucket(sku, now);
+                wait = items.tryAcquire(bucket, now);
+                if (wait > 0) {
+                    throw new RejectedException(Rejection.RATE_LIMITED,
+                            "item " + sku + " is over its order rate on this instance", retryAfterSeconds(wait));
+                }
+                item = bucket;
             }
-        }
-        if (globalRate != null) {
-            wait = globalRate.tryAcquire(globalTat, now);
-            if (wait > 0) {
-                throw new RejectedException(Rejection.RATE_LIMITED,
-                        "this instance is over its global order rate", retryAfterSeconds(wait));
+            if (globalRate != null) {
+                wait = globalRate.tryAcquire(globalTat, now);
+                if (wait > 0) {
+                    throw new RejectedException(Rejection.RATE_LIMITED,
+                            "this instance is over its global order rate", retryAfterSeconds(wait));
+                }
+                global = true;
             }
-        }
-        if (clusterRate != null) {
-            wait = clusterRate.tryAcquire();
-            if (wait > 0) {
-                throw new RejectedException(Rejection.RATE_LIMITED,
-                        "the cluster is over its order rate", retryAfterSeconds(wait));
+            if (clusterRate != null) { // its token comes from a lease of the cluster bucket: not given back
+                wait = clusterRate.tryAcquire();
+                if (wait > 0) {
+                    throw new RejectedException(Rejection.RATE_LIMITED,
+                            "the cluster is over its order rate", retryAfterSeconds(wait));
+                }
             }
+            Permit permit = enter(ConcurrencyGate.Work.ORDER);
+            Optional<String> open = breakers.openDependency();
+            if (open.isPresent()) {
+                permit.ignore();
+                throw new RejectedException(Rejection.DEPENDENCY_UNAVAILABLE,
+                        "the " + open.get() + " is unavailable (circuit open); nothing was reserved", 1);
+            }
+            return permit;
+        } catch (RejectedException e) {
+            users.refund(user);
+            if (item != null) {
+                items.refund(item);
+            }
+            if (global) {
+                globalRate.refund(globalTat);
+            }
+            throw e;
         }
-        Permit permit = enter(ConcurrencyGate.Work.ORDER);
-        Optional<String> open = breakers.openDependency();
-        if (open.isPresent()) {
-            permit.ignore();
-            throw new RejectedException(Rejection.DEPENDENCY_UNAVAILABLE,
-                    "the " + open.get() + " is unavailable (circuit open); nothing was reserved", 1);
-        }
-        return permit;
     }
 
     /** Admits a cancellation: order work, without the order buckets. */

@@ -48,6 +48,15 @@ final class Gcra {
         }
     }
 
+    /**
+     * Gives back one token taken by {@link #tryAcquire} (the request was refused further on). Safe
+     * under concurrency: each take and each give-back is one step of the emission interval, in any
+     * order; a bucket given back past full is simply full.
+     */
+    void refund(AtomicLong tat) {
+        tat.addAndGet(-emissionNanos);
+    }
+
     /** Whether a bucket in this state is full, i.e. indistinguishable from a new one. */
     static boolean isFull(AtomicLong tat, long nowNanos) {
         return tat.get() - nowNanos <= 0;

@@ -27,15 +27,25 @@ final class KeyedBuckets {
         }
     }
 
-    /** Takes a token from {@code key}'s bucket: 0 if admitted, otherwise the nanoseconds until one is there. */
-    long tryAcquire(String key, long nowNanos) {
+    /** The bucket of {@code key}: its own, a new one, or past the cap an overflow bucket. */
+    AtomicLong bucket(String key, long nowNanos) {
         AtomicLong bucket = buckets.get(key);
         if (bucket == null) {
             bucket = buckets.size() < maxTracked
                     ? buckets.computeIfAbsent(key, k -> new AtomicLong(nowNanos))
                     : overflow[(key.hashCode() & 0x7fffffff) % overflow.length];
         }
+        return bucket;
+    }
+
+    /** Takes a token from {@code bucket}: 0 if admitted, otherwise the nanoseconds until one is there. */
+    long tryAcquire(AtomicLong bucket, long nowNanos) {
         return rate.tryAcquire(bucket, nowNanos);
+    }
+
+    /** Gives back the token just taken from {@code bucket}: the request was refused further on. */
+    void refund(AtomicLong bucket) {
+        rate.refund(bucket);
     }
 
     /**

@@ -112,6 +112,46 @@ class GcraTest {
         }
     }
 
+    @Test
+    void aGivenBackTokenCanBeTakenAgainAndNoMore() {
+        Gcra gcra = new Gcra(1, 2);
+        long now = 100 * SECOND;
+        AtomicLong tat = new AtomicLong(now);
+        assertThat(gcra.tryAcquire(tat, now)).isZero();
+        assertThat(gcra.tryAcquire(tat, now)).isZero();
+        assertThat(gcra.tryAcquire(tat, now)).isPositive();
+        gcra.refund(tat);
+        assertThat(gcra.tryAcquire(tat, now)).isZero();
+        assertThat(gcra.tryAcquire(tat, now)).isPositive();
+        gcra.refund(tat);
+        gcra.refund(tat);
+        gcra.refund(tat); // past full: simply full
+        assertThat(Gcra.isFull(tat, now)).isTrue();
+        assertThat(gcra.tryAcquire(tat, now)).isZero();
+        assertThat(gcra.tryAcquire(tat, now)).isZero();
+        assertThat(gcra.tryAcquire(tat, now)).as("never more than the burst").isPositive();
+    }
+
+    @Test
+    void aRequestRefusedFurtherOnGivesItsTokensBack() {
+        // one order per user and one per item per 1,000 s: any token not given back shows as a 429
+        try (Admission admission = new Admission(0.001, 1, 0.001, 0, null, new ConcurrencyGate(1, 1, 1),
+                breakers(), 1_000)) {
+            Admission.Permit held = admission.admitOrder("u0", "A");
+            // shed by the concurrency limit (503): neither u1's nor item B's token is spent
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> admission.admitOrder("u1", "B"))
+                    .isInstanceOfSatisfying(io.floodgate.core.RejectedException.class,
+                            e -> assertThat(e.rejection()).isEqualTo(io.floodgate.core.Rejection.OVERLOADED));
+            held.close();
+            admission.admitOrder("u1", "B").close();
+            // refused by item A's bucket (429): u2's token is not spent
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> admission.admitOrder("u2", "A"))
+                    .isInstanceOfSatisfying(io.floodgate.core.RejectedException.class,
+                            e -> assertThat(e.detail()).contains("item A"));
+            admission.admitOrder("u2", "C").close();
+        }
+    }
+
     private static Breakers breakers() {
         return new Breakers(java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(1));
     }

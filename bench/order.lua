@@ -1,5 +1,11 @@
 -- wrk script: POST /api/v1/orders with a unique Idempotency-Key and user per request.
--- SKU comes from the environment (wrk passes no args to request()), default BENCH.
+-- From the environment (wrk passes no args to request()):
+--   SKU   the item, default BENCH
+--   MODE  new (default): a new key and user each time;
+--         replay: each thread cycles through 4,096 keys and users of its own, the same in every
+--                 run (r<thread>-<n>): once a run has placed them, every request is a replay
+--                 (4,096 users a thread keep each user under the per-user rate limit);
+--         hot-user: a new key each time, all from one user (the per-user rate limit answers 429).
 --
 -- Each wrk thread gets its own number from setup() and its own prefix from it. (The prefix was
 -- os.time() and an unseeded math.random, the same in every thread: wrk's two threads sent the
@@ -7,6 +13,7 @@
 local counter = 0
 local prefix = nil
 local sku = os.getenv("SKU") or "BENCH"
+local mode = os.getenv("MODE") or "new"
 local headers = { ["Content-Type"] = "application/json" }
 local threads = 0
 
@@ -17,13 +24,21 @@ end
 
 function init(args)
   math.randomseed(os.time() * 1000 + (thread_number or 0))
-  prefix = string.format("%x-%d-%x", os.time(), thread_number or 0, math.random(0, 0x7fffffff))
+  if mode == "replay" then
+    prefix = "r" .. (thread_number or 0)
+  else
+    prefix = string.format("%x-%d-%x", os.time(), thread_number or 0, math.random(0, 0x7fffffff))
+  end
 end
 
 function request()
   counter = counter + 1
+  if mode == "replay" and counter > 4096 then
+    counter = 1
+  end
   local id = prefix .. "-" .. counter
+  local user = mode == "hot-user" and "hot" or id
   headers["Idempotency-Key"] = "k" .. id
-  local body = '{"userId":"u' .. id .. '","sku":"' .. sku .. '","quantity":1}'
+  local body = '{"userId":"u' .. user .. '","sku":"' .. sku .. '","quantity":1}'
   return wrk.format("POST", "/api/v1/orders", headers, body)
 end

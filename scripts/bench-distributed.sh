@@ -13,10 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-15}; connections=${2:-256}; rounds=${3:-2}
-export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
-export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
-java="$JAVA_HOME/bin/java"
-[ -f target/floodgate.jar ] || mvn -q -B package -DskipTests
+java=$(bin/find-java)  # a Java 25 or later (bin/find-java); Maven finds its own (toolchains)
+{ [ -f service/target/floodgate.jar ] && [ -f bench/target/floodgate-bench.jar ]; } || mvn -q -B package -DskipTests -Ddist.skip
 
 run=$(date +%s)$RANDOM
 db="fg_bench_$run"; ns="fgbench$run"; topic="fg-bench-$run"
@@ -41,7 +39,7 @@ env FLOODGATE_PORT=0 FLOODGATE_HOST=127.0.0.1 FLOODGATE_DATA_DIR="$out/data" FLO
     FLOODGATE_KAFKA_BOOTSTRAP="$kafka" FLOODGATE_KAFKA_TOPIC="$topic" FLOODGATE_KAFKA_GROUP="$topic" \
     FLOODGATE_DB_URL="jdbc:mariadb://127.0.0.1:3306/$db" FLOODGATE_DB_USER=root \
     FLOODGATE_USER_RATE=1000000 FLOODGATE_USER_BURST=1000000 FLOODGATE_REQUEST_TIMEOUT_MS=5000 \
-    "$java" ${FLOODGATE_JAVA_OPTS:-} -jar target/floodgate.jar >"$log" 2>&1 &
+    "$java" ${FLOODGATE_JAVA_OPTS:-} -jar service/target/floodgate.jar >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 1 600); do grep -qs "listening on" "$log" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")
@@ -51,15 +49,15 @@ base="http://127.0.0.1:$port"
 bench() { # sku stock duration report-dir|-
   local args=(-t "$base" --admin-token bench --sku "$1" --stock "$2" --users 1000000 --per-user-limit 1000000
               --connections "$connections" -d "$3" --retry-share 0 --no-verify --no-progress)
-  if [ "$4" = - ]; then "$java" -jar target/floodgate.jar bench "${args[@]}" >/dev/null 2>&1 || true
-  else "$java" -jar target/floodgate.jar bench "${args[@]}" --no-stop-on-sold-out --warmup 3s --report-dir "$4" >"$4.txt" 2>&1 || true; fi
+  if [ "$4" = - ]; then "$java" -jar bench/target/floodgate-bench.jar "${args[@]}" >/dev/null 2>&1 || true
+  else "$java" -jar bench/target/floodgate-bench.jar "${args[@]}" --no-stop-on-sold-out --warmup 3s --report-dir "$4" >"$4.txt" 2>&1 || true; fi
 }
 
 redis_benchmark() { # prints calls per second
   local item="benchrb$run:{B}:item" key="benchrb$run:{B}" epoch="benchrb$run:epoch"
   redis-cli hset "$item" name bench stock 1000000000000 avail 1000000000000 limit 1000000 >/dev/null
   redis-cli set "$epoch" bench >/dev/null
-  local sha; sha=$(redis-cli script load "$(cat src/main/resources/io/floodgate/redis/reserve.lua)")
+  local sha; sha=$(redis-cli script load "$(cat service/src/main/resources/io/floodgate/redis/reserve.lua)")
   redis-benchmark -c 50 -P 1 -n $((seconds * 40000)) -r 100000000 -q \
     EVALSHA "$sha" 6 "$item" "$key:keys" "$key:held" "$key:pending" "$key:fence" "$epoch" \
     k__rand_int__ o__rand_int__ u__rand_int__ 1 0 | tr '\r' '\n' | grep "requests per second" | tail -n1 \

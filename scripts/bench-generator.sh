@@ -6,16 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10s}; connections=${2:-256}; reports=${3:-target/bench-report}
-export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
-export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
+java=$(bin/find-java)  # a Java 25 or later (bin/find-java); Maven finds its own (toolchains)
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-[ -f target/floodgate.jar ] || mvn -q -B package -DskipTests
-java="$JAVA_HOME/bin/java"
+{ [ -f service/target/floodgate.jar ] && [ -f bench/target/floodgate-bench.jar ]; } || mvn -q -B package -DskipTests -Ddist.skip
 
 data=$(mktemp -d); log=$(mktemp)
 token=bench-token
 FLOODGATE_PORT=0 FLOODGATE_HOST=127.0.0.1 FLOODGATE_DATA_DIR="$data" FLOODGATE_ADMIN_TOKEN=$token \
-  "$java" ${FLOODGATE_JAVA_OPTS:-} -jar target/floodgate.jar >"$log" 2>&1 &
+  "$java" ${FLOODGATE_JAVA_OPTS:-} -jar service/target/floodgate.jar >"$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data" "$log"' EXIT
 for _ in $(seq 1 100); do grep -q "listening on" "$log" && break; sleep 0.2; done
@@ -28,11 +26,11 @@ echo; echo "== wrk -t2 -c$connections -d$duration $base/health/live"
 wrk -t2 -c"$connections" -d"$duration" --latency "$base/health/live" | sed -n '/Thread Stats/,$p'
 for client in raw jdk; do
   echo; echo "== floodgate bench --scenario live --client $client --concurrency $connections --duration $duration --warmup 5s"
-  "$java" -jar target/floodgate.jar bench --target "$base" --scenario live --client "$client" \
+  "$java" -jar bench/target/floodgate-bench.jar --target "$base" --scenario live --client "$client" \
     --concurrency "$connections" --duration "$duration" --warmup 5s --no-progress 2>/dev/null | sed -n '/requests in/p;/p50/p'
 done
 
 echo; echo "== the standard flash sale"
 echo "floodgate bench --stock 10000 --users 50000 --concurrency 256 --report-dir $reports"
-"$java" -jar target/floodgate.jar bench --target "$base" --admin-token "$token" \
+"$java" -jar bench/target/floodgate-bench.jar --target "$base" --admin-token "$token" \
   --stock 10000 --users 50000 --concurrency 256 --report-dir "$reports"

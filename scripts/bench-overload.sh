@@ -23,9 +23,7 @@ capacity=${1:?"usage: $0 CAPACITY_PER_SECOND [duration=10s] [connections=5000] [
 duration=${2:-10s}; connections=${3:-5000}; backend=${4:-embedded}
 loads=${LOADS:-1 2 4 10}; modes=${MODES:-on off}; warmup=${WARMUP:-5s}; timeout=${TIMEOUT:-12s}
 gen_warmup=${GEN_WARMUP:-3s}
-export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
-export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
-java="$JAVA_HOME/bin/java"
+java=$(bin/find-java)  # a Java 25 or later (bin/find-java); Maven finds its own (toolchains)
 
 case "$backend" in
   embedded) store_env=(-u FLOODGATE_DB_URL -u FLOODGATE_DB_USER -u FLOODGATE_DB_PASSWORD -u FLOODGATE_REDIS_URL) ;;
@@ -44,7 +42,7 @@ if [ "$hard" != unlimited ] && [ "$hard" -lt $((connections + 512)) ]; then
        "or pass fewer connections" >&2
   exit 2
 fi
-[ -f target/floodgate.jar ] || mvn -q -B package -DskipTests
+{ [ -f service/target/floodgate.jar ] && [ -f bench/target/floodgate-bench.jar ]; } || mvn -q -B package -DskipTests -Ddist.skip
 
 out=$(mktemp -d -t floodgate-overload.XXXXXX)
 pid=
@@ -61,7 +59,7 @@ run_server() { # mode tag -> sets pid, base
   env "${store_env[@]}" FLOODGATE_PORT=0 FLOODGATE_HOST=127.0.0.1 FLOODGATE_DATA_DIR="$data" \
       FLOODGATE_ADMIN_TOKEN=bench FLOODGATE_REDIS_NAMESPACE="bench-$2" \
       FLOODGATE_USER_RATE=1000000 FLOODGATE_USER_BURST=1000000 FLOODGATE_REQUEST_TIMEOUT_MS=10000 "${extra[@]}" \
-      "$java" ${FLOODGATE_JAVA_OPTS:-} -jar target/floodgate.jar >"$log" 2>&1 &
+      "$java" ${FLOODGATE_JAVA_OPTS:-} -jar service/target/floodgate.jar >"$log" 2>&1 &
   pid=$!
   for _ in $(seq 1 300); do grep -q "listening on" "$log" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   local port
@@ -70,18 +68,8 @@ run_server() { # mode tag -> sets pid, base
   base="http://127.0.0.1:$port"
 }
 
-row() { # report.json mode multiple
-  python3 - "$@" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1])); mode, mult = sys.argv[2], sys.argv[3]
-k, n, cb = d["byKind"], max(1, d["requests"]), d["clientBacklog"]
-late = 100.0 * cb["notOnTime"] / max(1, cb["due"])
-bad = k.get("DEPENDENCY", 0) + k.get("ERROR", 0)
-print(f"| {mode:3} | {mult:>3}x | {d['settings']['rate']:9.0f} | {d['rate']:8.0f} | {d['goodput']:8.0f} | "
-      f"{d['admitted']['p99Ms']:9.1f} | {d['latency']['p99Ms']:9.1f} | {100.0 * k.get('SHED', 0) / n:5.1f} | "
-      f"{late:5.1f} | {cb['peak']:8d} | {cb['sendDelay']['p99Ms']:9.1f} | {bad:6d} | {d['timeouts']:6d} | "
-      f"{d['generator']['cpuCores']:4.2f} |")
-PY
+row() { # report.json mode multiple: one table row (scripts/lib/bench_row.py)
+  python3 scripts/lib/bench_row.py "$@"
 }
 
 echo "capacity ${capacity}/s, ${duration} per run, ${connections} connections, ${backend}, $(nproc) cores; reports in $out"
@@ -93,11 +81,11 @@ for mode in $modes; do
     run_server "$mode" "$tag"
     rate=$((capacity * mult))
     # warm both JITs at the capacity first, unrecorded
-    "$java" -jar target/floodgate.jar bench -t "$base" --admin-token bench --sku "warm-$tag" --stock 1000000000 \
+    "$java" -jar bench/target/floodgate-bench.jar -t "$base" --admin-token bench --sku "warm-$tag" --stock 1000000000 \
       --users 1000000 --per-user-limit 1000000 --rate "$capacity" -d "$warmup" --connections "$connections" \
       --retry-share 0 --timeout "$timeout" --no-verify --no-progress >/dev/null 2>&1 || true
     dir="$out/$tag"
-    "$java" -jar target/floodgate.jar bench -t "$base" --admin-token bench --sku "load-$tag" --stock 1000000000 \
+    "$java" -jar bench/target/floodgate-bench.jar -t "$base" --admin-token bench --sku "load-$tag" --stock 1000000000 \
       --users 1000000 --per-user-limit 1000000 --rate "$rate" --connections "$connections" -d "$duration" \
       --warmup "$gen_warmup" --retry-share 0 --timeout "$timeout" --no-verify --no-progress --report-dir "$dir" \
       >"$dir.txt" 2>&1 || true

@@ -5,16 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-20s}; connections=${2:-256}; threads=${3:-2}
-export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
-export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
+java=$(bin/find-java)  # a Java 25 or later (bin/find-java); Maven finds its own (toolchains)
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-[ -f target/floodgate.jar ] || mvn -q -B package -DskipTests
+[ -f service/target/floodgate.jar ] || mvn -q -B package -DskipTests -Ddist.skip
 
 data=$(mktemp -d); log=$(mktemp)
 token=bench-token
 FLOODGATE_PORT=0 FLOODGATE_HOST=127.0.0.1 FLOODGATE_DATA_DIR="$data" FLOODGATE_ADMIN_TOKEN=$token \
 FLOODGATE_USER_RATE=1000000 FLOODGATE_USER_BURST=1000000 FLOODGATE_MAX_IN_FLIGHT=100000 FLOODGATE_WRITER_QUEUE=100000 \
-  "$JAVA_HOME/bin/java" ${FLOODGATE_JAVA_OPTS:-} -jar target/floodgate.jar >"$log" 2>&1 &
+  "$java" ${FLOODGATE_JAVA_OPTS:-} -jar service/target/floodgate.jar >"$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do grep -q "listening on" "$log" && break; sleep 0.2; done

@@ -22,7 +22,7 @@
 #                          9092 is taken. When set explicitly and taken, start fails.
 #   KAFKA_CONTROLLER_PORT  CONTROLLER port; default 9093, or a free one; same rule.
 #   KAFKA_DIR              state directory (default <repo>/.kafka)
-#   KAFKA_JAVA_HOME        JDK to run Kafka and Maven with (default the Temurin 25 JDK, else JAVA_HOME)
+#   KAFKA_JAVA_HOME        JDK to run Kafka and Maven with (default: the Java 25 bin/find-java finds)
 #   KAFKA_HEAP             heap flags (default -Xmx512m)
 #   KAFKA_OPTS             extra JVM flags
 #   KAFKA_CDS              1 (default): class-data-sharing archive .kafka/kafka.jsa; 0: none
@@ -50,11 +50,13 @@ now_ms() { date +%s%3N; }
 secs_since() { local t=$(( $(now_ms) - $1 )); printf '%d.%01d' $((t / 1000)) $((t % 1000 / 100)); }
 
 pick_java() {
-  java_home=
-  for h in "${KAFKA_JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 "${JAVA_HOME:-}"; do
-    if [ -n "$h" ] && [ -x "$h/bin/java" ]; then java_home=$h; break; fi
-  done
-  [ -n "$java_home" ] || die "no JDK found: set KAFKA_JAVA_HOME (Kafka 4.1 needs Java 17 or later)"
+  if [ -n "${KAFKA_JAVA_HOME:-}" ]; then
+    java_home=$KAFKA_JAVA_HOME
+    [ -x "$java_home/bin/java" ] || die "KAFKA_JAVA_HOME=$java_home has no bin/java"
+  else
+    # the Java 25 Floodgate runs on, found as bin/floodgate finds it
+    java_home=$("$root/bin/find-java" --home) || die "no Java to run the broker on (see above), or set KAFKA_JAVA_HOME (Kafka 4.1 needs Java 17 or later)"
+  fi
   java=$java_home/bin/java
   local major
   major=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$java_home/release" 2>/dev/null || true)

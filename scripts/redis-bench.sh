@@ -8,18 +8,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 host=${1:-127.0.0.1}; port=${2:-6379}; db=${3:-9}; seconds=${4:-10}; rounds=${5:-2}
-export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
-export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
-mvn -q -B test-compile dependency:build-classpath -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test
-cp="target/test-classes:target/classes:$(cat target/test-classpath.txt)"
+java=$(bin/find-java)  # a Java 25 or later (bin/find-java); Maven finds its own (toolchains)
+mvn -q -B -pl service test-compile dependency:build-classpath -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test
+cp="service/target/test-classes:service/target/classes:$(cat service/target/test-classpath.txt)"
 cli=(redis-cli -h "$host" -p "$port" -n "$db")
 
 redis_benchmark() {
   local ns="benchrb$RANDOM" item key
   item="$ns:{B}:item"; key="$ns:{B}"
   "${cli[@]}" hset "$item" name bench stock 1000000000000 avail 1000000000000 limit 1000000 >/dev/null
-  "${cli[@]}" set "$ns:epoch" bench >/dev/null
-  local sha; sha=$("${cli[@]}" script load "$(cat src/main/resources/io/floodgate/redis/reserve.lua)")
+  # the epoch marker as mark_epoch.lua writes it: this server's run id first, or every reserve answers NO_EPOCH
+  local run_id; run_id=$("${cli[@]}" info server | tr -d '\r' | sed -n 's/^run_id://p')
+  "${cli[@]}" set "$ns:epoch" "$run_id bench" >/dev/null
+  local sha; sha=$("${cli[@]}" script load "$(cat service/src/main/resources/io/floodgate/redis/reserve.lua)")
   local n=$((seconds * 40000))
   local out; out=$(redis-benchmark -h "$host" -p "$port" --dbnum "$db" -c 50 -P 1 -n "$n" -r 100000000 -q \
     EVALSHA "$sha" 6 "$item" "$key:keys" "$key:held" "$key:pending" "$key:fence" "$ns:epoch" \
@@ -32,7 +33,7 @@ echo "# $(date -u +%FT%TZ) $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg
 for round in $(seq 1 "$rounds"); do
   redis_benchmark
   for mode in lettuce lettuce-ledger jedis-64 jedis-256; do
-    "$JAVA_HOME/bin/java" -Xmx1g -cp "$cp" io.floodgate.redis.RedisClientBench \
+    "$java" -Xmx1g -cp "$cp" io.floodgate.redis.RedisClientBench \
       "redis://$host:$port/$db" "$mode" 256 "$seconds" 2>&1 | grep '^mode='
   done
 done

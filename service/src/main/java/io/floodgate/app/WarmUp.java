@@ -1,0 +1,626 @@
+package io.floodgate.app;
+
+import io.floodgate.kafka.KafkaOrderLogs;
+import io.floodgate.redis.RedisLedgers;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Drives the hot paths before an instance says it is ready, so that the opening second of a sale
+ * meets compiled code rather than the interpreter (issue 16: a just-started instance answered the
+ * first 10 s of a sale with a p99 of 0.8 s against 32 ms once warm).
+ *
+ * <p>The JIT compiles methods by how often they run, whichever object they run on, so the
+ * traffic does not need to reach the instance's own data: a <em>scratch</em> Floodgate is built
+ * in the same JVM, driven over HTTP for the budget, closed, and everything it made is deleted. It
+ * shares no object with the real instance, and its configuration is built here from a short list
+ * of values of the real one ({@link #scratchConfig}), never from the environment: no database URL
+ * or shard, no lock service, no namespace, topic, group or events topic, no payment or user-token
+ * secret, no admin token, no port of the real instance reaches it.
+ *
+ * <p>What it runs on, by what the real instance runs on:
+ * <ul>
+ *   <li><b>Store: always the embedded one</b>, in a temporary folder. A server database would
+ *   need a database or schema of the warm-up's own on the user's server, which is not ours to
+ *   create. So the JDBC driver, HikariCP and the MariaDB/PostgreSQL dialect of a distributed
+ *   instance stay cold (their share of an order is its writers' batch, off the request's path).</li>
+ *   <li><b>Redis</b>, when the real instance uses it: the same URL (server, database, password),
+ *   a namespace of its own, {@code fg-warmup-} and 32 random hex digits; the ledger, its Lua
+ *   scripts over Lettuce, the lock and (when the real one has a cluster rate) the rate bucket all
+ *   keep their keys in it. Afterwards every key of it is deleted ({@code SCAN MATCH} and
+ *   {@code UNLINK} in pages, {@link RedisLedgers#deleteNamespace}).</li>
+ *   <li><b>Kafka</b>, when the real instance uses it: the same bootstrap, an order topic and
+ *   consumer group named like the namespace (and so the dead-letter topic {@code ….dlq}); the
+ *   producer, its batching and the consumers that write the scratch store are warmed. Afterwards
+ *   both topics and the group are deleted ({@link KafkaOrderLogs#delete}), once the consumers have
+ *   closed. Order events are not published ({@link Floodgate#startScratch}): that would leave the
+ *   publisher's transactional id on the brokers, and the relay is off the request's path.</li>
+ * </ul>
+ * The names are random (128 bits from {@link SecureRandom}): no real namespace, topic or group
+ * can be one of them by accident, and what is deleted afterwards is only what the scratch
+ * instance made. What it warms is then what the real instance runs per request: Helidon's HTTP/1.1
+ * parsing and routing, the routes, JSON in and out, problem answers, admission, the order
+ * service, idempotent replays, sold-out and per-user-limit refusals, the Redis and Kafka clients
+ * of a distributed instance, and the metrics scrape.
+ *
+ * <p><b>Bounded and soft.</b> The budget covers the scratch instance's start and its traffic: a
+ * scratch instance that has not started when the budget ends (a broker that does not answer) is
+ * left to finish starting on its own thread, which then closes it and cleans up. Whatever the
+ * scratch instance meets (Redis or Kafka down, a refusal), the warm-up logs one line, deletes
+ * what it can ({@link #CLEANUP_LIMIT} at most for the deletions, after the scratch instance's
+ * bounded close), and returns; the real instance's own readiness checks decide the rest. Its log
+ * line is bounded, and names no URL password or other secret.
+ *
+ * <p>32 connections, one request in flight on each ({@link Connection}).
+ */
+final class WarmUp implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(WarmUp.class);
+    private static final int IN_FLIGHT = 32;
+    private static final int USERS = 4_096;
+    /** What every scratch resource's name starts with. */
+    static final String PREFIX = "fg-warmup-";
+    /** The longest the deletions after a warm-up may take (Redis keys, Kafka topics and group). */
+    static final Duration CLEANUP_LIMIT = Duration.ofSeconds(10);
+    /** A message quoted in the log line is cut to this. */
+    private static final int MAX_QUOTE = 200;
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /**
+     * What a warm-up did: requests answered by status (0: a broken exchange), how long it took
+     * and how much of it the scratch instance's start took (null: it did not start in time), the
+     * scratch resources' name, what went wrong (null: nothing) and what was cleaned up.
+     */
+    record Report(long requests, Map<Integer, Long> byStatus, Duration took, Duration start, String scratchName,
+                  String problem, String cleanup) {
+    }
+
+    private final Duration budget;
+    private final Config real;
+    /** The scratch resources' name: the namespace, the topic and the group. */
+    private final String name = PREFIX + HexFormat.of().formatHex(randomBytes());
+    private final CountDownLatch finished = new CountDownLatch(1);
+    private volatile boolean started;
+    private volatile boolean cancelled;
+
+    /** A warm-up of the embedded paths only (no Redis, no Kafka). */
+    WarmUp(Duration budget) {
+        this(budget, null);
+    }
+
+    /**
+     * A warm-up for {@code real}: on its Redis and Kafka, when it has them.
+     *
+     * @param real the real instance's configuration; null for the embedded paths only
+     */
+    WarmUp(Duration budget, Config real) {
+        this.budget = budget;
+        this.real = real;
+    }
+
+    /** The name of its scratch namespace, topic and group ({@value #PREFIX} and 32 random hex digits). */
+    String scratchName() {
+        return name;
+    }
+
+    /** Stops a warm-up in progress (a drain that comes first): it returns within a request timeout. */
+    void cancel() {
+        cancelled = true;
+    }
+
+    @Override
+    public void close() {
+        cancel();
+    }
+
+    /**
+     * Waits until a warm-up that ran has cleaned up after itself (also one whose scratch instance
+     * finished starting after the budget), at most {@code timeout}; at once when none ran.
+     *
+     * @return whether it has
+     */
+    boolean awaitCleanedUp(Duration timeout) throws InterruptedException {
+        return !started || finished.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * The scratch instance's configuration: the values below and nothing else. From the real
+     * configuration it takes only where Redis and Kafka are (URL, bootstrap), whether a cluster
+     * rate is used, and how many partitions and consumers (capped at 4).
+     */
+    static Config scratchConfig(Config real, String name, Path dir, String adminToken) {
+        if (!name.startsWith(PREFIX)) {
+            throw new IllegalArgumentException("a scratch name starts with " + PREFIX + ", was " + name);
+        }
+        Map<String, String> env = new HashMap<>();
+        env.put("FLOODGATE_HOST", "127.0.0.1");
+        env.put("FLOODGATE_PORT", "0");
+        env.put("FLOODGATE_DATA_DIR", dir.toString());
+        env.put("FLOODGATE_ADMIN_TOKEN", adminToken);
+        env.put("FLOODGATE_USER_RATE", "1000000");
+        env.put("FLOODGATE_USER_BURST", "1000000");
+        env.put("FLOODGATE_REQUEST_TIMEOUT_MS", "10000"); // a cold JVM on a busy machine: no 504 for slowness
+        env.put("FLOODGATE_RECONCILE_PERIOD_MS", "3600000");
+        env.put("FLOODGATE_DRAIN_TIMEOUT_MS", "2000");
+        env.put("FLOODGATE_WARMUP_SECONDS", "0");
+        if (real != null && real.redis() != null) {
+            if (real.redis().namespace().equals(name) || real.redis().namespace().startsWith(name + ":")) {
+                throw new IllegalArgumentException("the scratch namespace would share the real one's keys");
+            }
+            env.put("FLOODGATE_REDIS_URL", real.redis().url());
+            env.put("FLOODGATE_REDIS_NAMESPACE", name);
+            if (real.admission().clusterRate() > 0) {
+                env.put("FLOODGATE_CLUSTER_RATE", "1000000000"); // its path warmed, its bucket never empty
+            }
+        }
+        if (real != null && real.kafka() != null) {
+            if (real.kafka().topic().equals(name) || real.kafka().group().equals(name)) {
+                throw new IllegalArgumentException("the scratch topic or group would be the real one");
+            }
+            int partitions = Math.min(real.kafka().partitions(), 4);
+            env.put("FLOODGATE_KAFKA_BOOTSTRAP", real.kafka().bootstrap());
+            env.put("FLOODGATE_KAFKA_TOPIC", name);
+            env.put("FLOODGATE_KAFKA_GROUP", name);
+            env.put("FLOODGATE_KAFKA_PARTITIONS", Integer.toString(partitions));
+            env.put("FLOODGATE_KAFKA_CONSUMERS", Integer.toString(Math.min(real.kafka().consumers(), partitions)));
+            // never created (the scratch instance publishes no events), named so nothing falls back to the default
+            env.put("FLOODGATE_EVENTS_TOPIC", name + ".events");
+        }
+        return Config.fromEnv(env);
+    }
+
+    /**
+     * Runs the warm-up for its budget (or until cancelled) and cleans up; never throws for what
+     * the scratch instance or its traffic met: that is in the report and the log line.
+     */
+    Report run() throws InterruptedException {
+        started = true;
+        long begin = System.nanoTime();
+        long until = begin + budget.toNanos();
+        ConcurrentMap<Integer, Long> byStatus = new ConcurrentHashMap<>();
+        LongAdder requests = new LongAdder();
+        Scratch scratch = null;
+        CompletableFuture<Floodgate> starting = new CompletableFuture<>();
+        String problem = null;
+        boolean handedOver = false;
+        Duration startTook = null;
+        Report report;
+        try {
+            scratch = new Scratch(name, Files.createTempDirectory("floodgate-warmup-"));
+            Config config = scratchConfig(real, name, scratch.dir, HexFormat.of().formatHex(randomBytes()));
+            scratch.config = config;
+            Thread.ofVirtual().name("floodgate-warm-up-start").start(() -> {
+                try {
+                    starting.complete(Floodgate.startScratch(config, Clock.systemUTC()));
+                } catch (Throwable t) {
+                    starting.completeExceptionally(t);
+                }
+            });
+            Floodgate fg = awaitStart(starting, until);
+            if (fg == null) {
+                problem = cancelled ? "cancelled while the scratch instance started"
+                        : "the scratch instance did not start within the budget; it is closed and cleaned up once it has";
+                handedOver = handOver(starting, scratch);
+            } else {
+                scratch.instance = fg;
+                startTook = Duration.ofNanos(System.nanoTime() - begin);
+                drive(fg, config.http().adminToken(), until, requests, byStatus);
+            }
+        } catch (ExecutionException e) {
+            problem = "the scratch instance did not start: " + quote(e.getCause());
+        } catch (InterruptedException e) {
+            handedOver = handOver(starting, scratch);
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            problem = quote(e);
+        } finally {
+            String cleanup = "left to the scratch instance's start";
+            if (!handedOver) {
+                cleanup = scratch == null ? "nothing" : scratch.cleanUp();
+                finished.countDown();
+            }
+            report = new Report(requests.sum(), Map.copyOf(byStatus), Duration.ofNanos(System.nanoTime() - begin),
+                    startTook, name, problem, cleanup);
+            logReport(report, scratch);
+        }
+        return report;
+    }
+
+    /**
+     * Leaves the scratch instance's cleanup to the thread that starts it: it closes the instance
+     * (if it starts at all) and deletes what it made, whenever its start ends.
+     *
+     * @return true (it is handed over); false when there is nothing to hand over
+     */
+    private boolean handOver(CompletableFuture<Floodgate> starting, Scratch scratch) {
+        if (scratch == null) {
+            return false;
+        }
+        starting.whenComplete((startedLate, failure) -> {
+            if (startedLate != null) {
+                startedLate.close();
+            }
+            LOG.info("warm-up: the scratch instance {} ended its start after the warm-up; cleaned up: {}", scratch.name,
+                    scratch.cleanUp());
+            finished.countDown();
+        });
+        return true;
+    }
+
+    private void logReport(Report report, Scratch scratch) {
+        LOG.atLevel(report.problem() == null ? org.slf4j.event.Level.INFO : org.slf4j.event.Level.WARN).log(
+                "warm-up: {} requests in {} ms against a scratch instance ({}; up after {}) (answers by status: {}){}{};"
+                        + " cleaned up: {}",
+                report.requests(), report.took().toMillis(), scratch == null ? "none" : scratch.describe(),
+                report.start() == null ? "-" : report.start().toMillis() + " ms",
+                report.byStatus(), cancelled ? ", cut short" : "", report.problem() == null ? "" : "; " + report.problem(),
+                report.cleanup());
+    }
+
+    /**
+     * The scratch instance once it has started, or null when the budget ended or the warm-up was
+     * cancelled first.
+     */
+    private Floodgate awaitStart(CompletableFuture<Floodgate> starting, long until)
+            throws ExecutionException, InterruptedException {
+        while (!cancelled) {
+            long left = until - System.nanoTime();
+            if (left <= 0) {
+                break;
+            }
+            try {
+                return starting.get(Math.min(left, TimeUnit.MILLISECONDS.toNanos(50)), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                // not yet: look at the budget and the cancel again
+            }
+        }
+        return starting.isDone() && !starting.isCompletedExceptionally() ? starting.join() : null;
+    }
+
+    /** The traffic, on {@value #IN_FLIGHT} connections, until {@code until} or a cancel. */
+    private void drive(Floodgate fg, String admin, long until, LongAdder requests, ConcurrentMap<Integer, Long> byStatus)
+            throws IOException {
+        try (ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
+            Traffic traffic = new Traffic(fg.port(), admin, fg.config().kafka() != null);
+            traffic.defineItems();
+            AtomicLong sequence = new AtomicLong();
+            for (int w = 0; w < IN_FLIGHT; w++) {
+                workers.submit(() -> {
+                    Connection c = null;
+                    try {
+                        while (!cancelled && System.nanoTime() - until < 0) {
+                            int status;
+                            try {
+                                if (c == null) {
+                                    c = new Connection(fg.port());
+                                }
+                                status = traffic.next(c, sequence.getAndIncrement());
+                            } catch (IOException e) {
+                                status = 0; // a closed connection (a 400 may close it): a new one
+                                if (c != null) {
+                                    c.close();
+                                }
+                                c = null;
+                            }
+                            requests.increment();
+                            byStatus.merge(status, 1L, Long::sum);
+                        }
+                    } finally {
+                        if (c != null) {
+                            c.close();
+                        }
+                    }
+                    return null;
+                });
+            }
+        }
+    }
+
+    /**
+     * What the scratch instance is made of, and its cleanup: close the instance (if it started),
+     * delete its Redis keys, its Kafka topics and group, and its folder.
+     */
+    private final class Scratch {
+        private final String name;
+        private final Path dir;
+        private volatile Config config;
+        private volatile Floodgate instance;
+
+        Scratch(String name, Path dir) {
+            this.name = name;
+            this.dir = dir;
+        }
+
+        String describe() {
+            Config c = config;
+            List<String> parts = new ArrayList<>(3);
+            parts.add("embedded store");
+            if (c != null && c.redis() != null) {
+                parts.add("Redis namespace " + name);
+            }
+            if (c != null && c.kafka() != null) {
+                parts.add("Kafka topic and group " + name);
+            }
+            return String.join(", ", parts);
+        }
+
+        /** Closes and deletes everything; says what went and what did not. Bounded; never throws. */
+        String cleanUp() {
+            List<String> done = new ArrayList<>(4);
+            Floodgate fg = instance;
+            instance = null;
+            if (fg != null) {
+                try {
+                    fg.close();
+                } catch (RuntimeException e) {
+                    done.add("closing the scratch instance failed: " + quote(e));
+                }
+            }
+            long deadline = System.nanoTime() + CLEANUP_LIMIT.toNanos();
+            Config c = config;
+            if (c != null && c.redis() != null) {
+                try {
+                    RedisLedgers.Swept swept = RedisLedgers.deleteNamespace(
+                            RedisLedgers.settings(c.redis().url()).namespace(name).build(), left(deadline));
+                    done.add(swept.deleted() + " Redis keys" + (swept.complete() ? "" : " (stopped at the time limit:"
+                            + " some are left, namespace " + name + ")"));
+                } catch (RuntimeException e) {
+                    done.add("Redis keys of namespace " + name + " not deleted: " + quote(e));
+                }
+            }
+            if (c != null && c.kafka() != null) {
+                try {
+                    KafkaOrderLogs.Deleted deleted = KafkaOrderLogs.delete(Floodgate.kafkaSettings(c), left(deadline));
+                    done.add("Kafka topics " + deleted.topics() + (deleted.group() ? " and group " + name : ""));
+                    if (!deleted.problems().isEmpty()) {
+                        done.add("left on Kafka: " + quote(String.join(", ", deleted.problems())));
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    done.add("Kafka topics and group " + name + " not deleted: interrupted");
+                } catch (RuntimeException e) {
+                    done.add("Kafka topics and group " + name + " not deleted: " + quote(e));
+                }
+            }
+            deleteTree(dir);
+            done.add("its folder");
+            return String.join("; ", done);
+        }
+
+        /** What is left of the deadline, and at least a second: each dependency gets a fair try. */
+        private static Duration left(long deadline) {
+            long nanos = deadline - System.nanoTime();
+            return Duration.ofNanos(Math.max(nanos, TimeUnit.SECONDS.toNanos(1)));
+        }
+    }
+
+    /**
+     * A failure as one bounded line for the log: no URL password, no secret of the real
+     * configuration, no line breaks, at most {@value #MAX_QUOTE} characters.
+     */
+    private String quote(Object failure) {
+        String text = String.valueOf(failure instanceof Throwable t && t.getMessage() != null ? t.getMessage() : failure);
+        text = Config.withoutPassword(text);
+        for (String secret : secrets()) {
+            text = text.replace(secret, "***");
+        }
+        text = text.replaceAll("\\p{Cntrl}+", " ");
+        return text.length() <= MAX_QUOTE ? text : text.substring(0, MAX_QUOTE) + "…";
+    }
+
+    /** The real configuration's secrets that a failure's message could quote. */
+    private List<String> secrets() {
+        List<String> secrets = new ArrayList<>();
+        if (real == null) {
+            return secrets;
+        }
+        if (real.redis() != null) {
+            for (Pattern p : Config.URL_PASSWORDS) {
+                Matcher m = p.matcher(real.redis().url());
+                while (m.find()) {
+                    if (!m.group(2).isEmpty()) {
+                        secrets.add(m.group(2));
+                    }
+                }
+            }
+        }
+        if (real.store().dbPassword() != null && !real.store().dbPassword().isEmpty()) {
+            secrets.add(real.store().dbPassword());
+        }
+        secrets.addAll(real.payments().secrets());
+        if (real.http().userJwtSecret() != null) {
+            secrets.add(real.http().userJwtSecret());
+        }
+        secrets.add(real.http().adminToken());
+        return secrets;
+    }
+
+    private static byte[] randomBytes() {
+        byte[] bytes = new byte[16];
+        RANDOM.nextBytes(bytes);
+        return bytes;
+    }
+
+    /**
+     * The mix, by request number: mostly new orders of a big item (201), then replays of an
+     * earlier key (200), orders of a sold-out item (409), a user past its limit (409), bad bodies
+     * (400), reads of an order and an item, liveness, and now and then the metrics and the readiness.
+     *
+     * <p>With a log that answers before the store has the order ({@code logAhead}: Kafka), a read
+     * of an order the store does not have yet (a replay of a recent key, an unknown id) waits until
+     * the writers have stored everything acknowledged so far, polling the brokers for offsets: a
+     * first try with the mix above spent the budget there (about 100 requests in 3 s). With it,
+     * replays are of older keys and, like the reads of unknown orders, one tenth as frequent.
+     */
+    private record Traffic(int port, String admin, boolean logAhead) {
+
+        void defineItems() throws IOException {
+            try (Connection c = new Connection(port)) {
+                put(c, "warm", "{\"name\":\"warm-up\",\"stock\":1000000000,\"perUserLimit\":1000000}");
+                put(c, "gone", "{\"name\":\"warm-up, sold out\",\"stock\":0,\"perUserLimit\":1}");
+                put(c, "one", "{\"name\":\"warm-up, one each\",\"stock\":1000000000,\"perUserLimit\":1}");
+            }
+        }
+
+        private void put(Connection c, String sku, String body) throws IOException {
+            int status = c.exchange("PUT", "/api/v1/items/" + sku, "Authorization: Bearer " + admin + "\r\n", body);
+            if (status / 100 != 2) {
+                throw new IllegalStateException("warm-up: the scratch instance refused item " + sku + ": " + status);
+            }
+        }
+
+        /** Sends request {@code n} of the mix on {@code c}; its status. */
+        int next(Connection c, long n) throws IOException {
+            String user = "w" + (n % USERS);
+            int kind = (int) (n % 20);
+            if (logAhead && (kind == 0 || kind == 1 || kind == 6) && (n / 20) % 10 != 0) {
+                kind = 8; // see below: a new order instead, nine times in ten
+            }
+            // a new order of the default case, sent a while ago (with the log ahead, long enough
+            // ago for its writers to have stored it, mostly)
+            long earlier = n - (logAhead ? 64 : 4) * IN_FLIGHT;
+            return switch (kind) {
+                case 0, 1 -> order(c, "warm", "w" + Math.floorMod(earlier, USERS), "r" + earlier); // its replay
+                case 2 -> order(c, "gone", user, "k" + n);
+                case 3 -> order(c, "one", "w0", "k" + n); // past its limit after the first
+                case 4 -> c.exchange("POST", "/api/v1/orders", "Idempotency-Key: k" + n + "\r\n",
+                        "{\"userId\":\"" + user + "\",\"sku\":\"warm\",\"quantity\":0}");
+                case 5 -> c.exchange("GET", "/api/v1/items/warm", "", null);
+                case 6 -> c.exchange("GET", "/api/v1/orders/00000000-0000-7000-8000-"
+                        + String.format("%012d", n % 1_000_000), "", null);
+                // readiness rarely: with Redis and Kafka each one pings them (an admin request to the brokers)
+                case 7 -> c.exchange("GET", n % 200 == 7 ? "/metrics" : n % 1000 == 27 ? "/health/ready"
+                        : "/health/live", "", null);
+                default -> order(c, "warm", user, "r" + n);
+            };
+        }
+
+        private static int order(Connection c, String sku, String user, String key) throws IOException {
+            return c.exchange("POST", "/api/v1/orders", "Idempotency-Key: " + key + "\r\n",
+                    "{\"userId\":\"" + user + "\",\"sku\":\"" + sku + "\",\"quantity\":1}");
+        }
+    }
+
+    /**
+     * One keep-alive HTTP/1.1 connection to the scratch instance, one request at a time. Written
+     * here rather than taken from the JDK's {@code HttpClient}: the warm-up is there to load the
+     * server, and on this machine the JDK client costs about six times the CPU per request of a
+     * plain blocking socket (measured for the load generator, docs/BENCH-GENERATOR.md); a first
+     * try with it drove 1,400 requests a second, against about 30,000 the server answers cold.
+     * It reads only what the scratch instance sends: a status line, headers with a
+     * {@code Content-Length}, the body.
+     */
+    private static final class Connection implements AutoCloseable {
+        private final Socket socket;
+        private final OutputStream out;
+        private final InputStream in;
+
+        Connection(int port) throws IOException {
+            socket = new Socket(InetAddress.getLoopbackAddress(), port);
+            socket.setSoTimeout(5_000);
+            socket.setTcpNoDelay(true);
+            out = new BufferedOutputStream(socket.getOutputStream(), 1024);
+            in = new BufferedInputStream(socket.getInputStream(), 8192);
+        }
+
+        /** Sends a request ({@code headers} each ending in CRLF; {@code body} JSON or null); its status. */
+        int exchange(String method, String path, String headers, String body) throws IOException {
+            byte[] content = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
+            String head = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers
+                    + (body == null ? "" : "Content-Type: application/json\r\n")
+                    + "Content-Length: " + content.length + "\r\n\r\n";
+            out.write(head.getBytes(StandardCharsets.US_ASCII));
+            out.write(content);
+            out.flush();
+            String status = line();
+            if (status.length() < 12 || !status.startsWith("HTTP/1.1 ")) {
+                throw new IOException("not an HTTP/1.1 answer: " + status);
+            }
+            long length = -1;
+            for (String header = line(); !header.isEmpty(); header = line()) {
+                if (header.regionMatches(true, 0, "Content-Length:", 0, 15)) {
+                    length = Long.parseLong(header.substring(15).strip());
+                }
+            }
+            if (length < 0) {
+                throw new IOException("an answer without Content-Length");
+            }
+            in.skipNBytes(length);
+            return Integer.parseInt(status, 9, 12, 10);
+        }
+
+        private String line() throws IOException {
+            StringBuilder line = new StringBuilder(64);
+            for (int b = in.read(); b != '\n'; b = in.read()) {
+                if (b < 0) {
+                    throw new EOFException("the connection closed");
+                }
+                if (b != '\r') {
+                    line.append((char) b);
+                }
+            }
+            return line.toString();
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try {
+            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                    Files.delete(file);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                    Files.delete(d);
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (IOException e) {
+            LOG.warn("warm-up: could not delete its scratch folder {}: {}", dir, e.getMessage());
+        }
+    }
+}

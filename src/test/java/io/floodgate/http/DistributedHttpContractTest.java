@@ -1,8 +1,0 @@
-package io.floodgate.http;
-
-/**
- * The HTTP contract suite, unchanged, against the distributed mode: the Redis ledger and a
- * PostgreSQL order store (see {@link io.floodgate.testing.DistributedMode}).
- */
-class DistributedHttpContractTest extends HttpContractTest {
-}

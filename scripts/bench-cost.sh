@@ -4,7 +4,9 @@
 # utime + stime (/proc/PID/stat) over one wrk run, divided by the answers wrk counted; the load
 # generator's CPU is not in it. One instance on the embedded default with the default limits
 # (only the warm-up is off: the script warms every path itself), then a second one whose
-# concurrency limit is 1 for the 503s.
+# concurrency limit is 1 for the 503s, then the framework's floor: a bare Helidon server
+# (io.floodgate.http.HelidonFloor, in the service's test classes) that reads the same order body
+# and writes the same sold-out answer with no edge, admission, auth, metrics or request scope.
 #
 # Usage: scripts/bench-cost.sh [duration=10s] [connections=128] [threads=2]
 # Prints a Markdown table: answer, how many answers were not 2xx (wrk's count: a run meant to
@@ -16,6 +18,7 @@ duration=${1:-10s}; connections=${2:-128}; threads=${3:-2}
 java=$(bin/find-java)
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 [ -f service/target/floodgate.jar ] || mvn -q -B package -DskipTests -Ddist.skip
+[ -f service/target/test-classes/io/floodgate/http/HelidonFloor.class ] || mvn -q -B test-compile -pl service
 token=bench-token
 tick_us=$((1000000 / $(getconf CLK_TCK)))
 
@@ -36,6 +39,15 @@ start() { # extra FLOODGATE_* assignments...
 item() { # sku stock
   curl -sf -X PUT "$base/api/v1/items/$1" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
     -d "{\"name\":\"$1\",\"stock\":$2,\"perUserLimit\":1000000}" >/dev/null
+}
+start_floor() {
+  data=$(mktemp -d); local log=$data/out
+  "$java" ${FLOODGATE_JAVA_OPTS:-} -cp service/target/test-classes:service/target/floodgate.jar \
+    io.floodgate.http.HelidonFloor >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 300); do grep -q "listening on" "$log" && break; sleep 0.1; done
+  port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")
+  base=http://127.0.0.1:$port
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 
@@ -84,3 +96,10 @@ start FLOODGATE_MAX_IN_FLIGHT=1 FLOODGATE_MIN_IN_FLIGHT=1
 warm "SKU=BENCH" "$base" 20s # a fresh JVM: as long as the first instance's warm-up in all
 health_rate=$health_rate_main health_cpu=$health_cpu_main
 measure "overloaded (503, limit 1)" "SKU=BENCH" "$base"
+stop
+# The floor: bare Helidon, warmed as the first instance was.
+start_floor
+warm - "$base/health/live"
+warm "SKU=GONE" "$base" 10s
+measure "floor: bare Helidon, GET /health/live" - "$base/health/live"
+measure "floor: bare Helidon, order body read, 409 written" "SKU=GONE" "$base"

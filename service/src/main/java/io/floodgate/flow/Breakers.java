@@ -53,13 +53,18 @@ public final class Breakers {
     static final Duration WINDOW = Duration.ofSeconds(5);
     static final int MIN_CALLS = 5;
 
-    private final Map<String, CircuitBreaker> all = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
+    /**
+     * Every breaker, in the order registered: copy-on-write, because every order reads it
+     * ({@link #openOnOrderPath}) and only wiring adds to it. A synchronized map here put a monitor
+     * every order request took on the hot path.
+     */
+    private volatile CircuitBreaker[] all = {};
 
     public Breakers(Duration slowCall, Duration openFor) {
         this.store = logged(CircuitBreaker.of("store", config(slowCall, openFor)));
         this.slowCall = slowCall;
         this.openFor = openFor;
-        all.put("store", store);
+        all = new CircuitBreaker[] {store};
     }
 
     /**
@@ -128,10 +133,16 @@ public final class Breakers {
         return new GuardedOrderLog(raw, register(CircuitBreaker.of(dependency, config(slowCall, openFor))));
     }
 
-    private CircuitBreaker register(CircuitBreaker breaker) {
-        if (all.putIfAbsent(breaker.getName(), breaker) != null) {
-            throw new IllegalStateException("a breaker for " + breaker.getName() + " exists already");
+    private synchronized CircuitBreaker register(CircuitBreaker breaker) {
+        CircuitBreaker[] before = all;
+        for (CircuitBreaker b : before) {
+            if (b.getName().equals(breaker.getName())) {
+                throw new IllegalStateException("a breaker for " + breaker.getName() + " exists already");
+            }
         }
+        CircuitBreaker[] after = java.util.Arrays.copyOf(before, before.length + 1);
+        after[before.length] = breaker;
+        all = after;
         return logged(breaker);
     }
 
@@ -161,11 +172,9 @@ public final class Breakers {
         if (redisOpen()) {
             return Optional.of("redis");
         }
-        synchronized (all) {
-            for (CircuitBreaker breaker : all.values()) {
-                if (breaker != store && breaker.getState() == CircuitBreaker.State.OPEN) {
-                    return Optional.of(breaker.getName());
-                }
+        for (CircuitBreaker breaker : all) {
+            if (breaker != store && breaker.getState() == CircuitBreaker.State.OPEN) {
+                return Optional.of(breaker.getName());
             }
         }
         return Optional.empty();
@@ -180,8 +189,8 @@ public final class Breakers {
     /** Every breaker's state, by dependency. */
     public Map<String, CircuitBreaker.State> states() {
         Map<String, CircuitBreaker.State> states = new LinkedHashMap<>();
-        synchronized (all) {
-            all.forEach((name, breaker) -> states.put(name, breaker.getState()));
+        for (CircuitBreaker breaker : all) {
+            states.put(breaker.getName(), breaker.getState());
         }
         return states;
     }

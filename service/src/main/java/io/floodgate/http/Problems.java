@@ -49,6 +49,7 @@ final class Problems {
 
     /** Wraps a route: rejections and failures become problems, and every answer is measured. */
     Handler endpoint(String route, Endpoint endpoint) {
+        Metrics.RouteTimers timers = metrics.route(route);
         return (req, response) -> {
             long start = System.nanoTime();
             // an answer to HEAD never has a body, whatever answers it (a GET route, a 405, a 404)
@@ -86,7 +87,7 @@ final class Problems {
                 unexpected(req, res, route, e);
             } finally {
                 long nanos = System.nanoTime() - start;
-                metrics.request(route, req.prologue().method().text(), res.status().code(), nanos);
+                timers.record(req.prologue().method().text(), res.status().code(), nanos);
                 if (LOG.isDebugEnabled()) {
                     LOG.debug("{} {} -> {} in {} us", LogText.of(req.prologue().method().text()), route,
                             res.status().code(), nanos / 1_000);

@@ -32,9 +32,12 @@ final class OrderCodec {
     private static final java.util.regex.Pattern ORDER_ID =
             java.util.regex.Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
 
-    /** Encoded on request threads (virtual): buffers from the shared pool, as in the HTTP adapter. */
+    /**
+     * Encoded on request threads (virtual): buffers from a shared lock-free pool, as in the HTTP
+     * adapter, and for the same reason (byte arrays only, so no thread parks holding a buffer).
+     */
     private static final ObjectMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
-                    .recyclerPool(JsonRecyclerPools.sharedBoundedPool()).build())
+                    .recyclerPool(JsonRecyclerPools.newConcurrentDequePool()).build())
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .build();
 

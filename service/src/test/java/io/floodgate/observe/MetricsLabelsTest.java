@@ -28,6 +28,25 @@ class MetricsLabelsTest {
         }
     }
 
+    @Test
+    void a_routes_own_timers_keep_the_labels_closed_and_share_the_series() {
+        try (Metrics metrics = new Metrics()) {
+            Metrics.RouteTimers route = metrics.route("/api/v1/orders");
+            metrics.request("/api/v1/orders", "POST", 409, 1_000);
+            long before = requestSeries(metrics);
+            for (int i = 0; i < 10_000; i++) {
+                route.record("M" + i + "X", 405, 1_000);
+                route.record("POST", 1_000 + i, 1_000);
+                route.record("POST", -i, 1_000);
+                route.record("POST", 409, 1_000);
+            }
+            String scrape = metrics.scrape();
+            assertThat(scrape).contains("method=\"OTHER\"").doesNotContain("M42X")
+                    .contains("floodgate_http_requests_seconds_count{method=\"POST\",route=\"/api/v1/orders\",status=\"409\"} 10001");
+            assertThat(requestSeries(metrics)).as("series for 30,000 hostile requests").isLessThanOrEqualTo(before + 2);
+        }
+    }
+
     private static long requestSeries(Metrics metrics) {
         return Arrays.stream(metrics.scrape().split("\n"))
                 .filter(l -> l.startsWith("floodgate_http_requests_seconds_count{")).count();

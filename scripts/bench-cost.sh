@@ -11,7 +11,8 @@
 # Usage: scripts/bench-cost.sh [duration=10s] [connections=128] [threads=2]
 # Prints a Markdown table: answer, how many answers were not 2xx (wrk's count: a run meant to
 # refuse should show nearly all, one meant to accept nearly none), answers/s, the share of
-# /health/live's rate, CPU µs per answer and its ratio to /health/live's.
+# /health/live's rate, CPU µs per answer, the part of it in the kernel (stime), and its ratio to
+# /health/live's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10s}; connections=${2:-128}; threads=${3:-2}
@@ -50,23 +51,25 @@ start_floor() {
   base=http://127.0.0.1:$port
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+sys_ticks() { awk '{print $15}' "/proc/$pid/stat"; }
 
 health_rate=; health_cpu=
 measure() { # title, SKU and MODE for bench/order.lua (- for a GET), URL
   local title=$1 envs=$2 url=$3
-  local before after out requests rate refused cpu script=()
+  local before after sys_before sys_after out requests rate refused cpu sys script=()
   if [ "$envs" = - ]; then envs=; else script=(-s bench/order.lua); fi
-  before=$(cpu_ticks)
+  before=$(cpu_ticks); sys_before=$(sys_ticks)
   out=$(env $envs wrk -t"$threads" -c"$connections" -d"$duration" "${script[@]}" "$url" 2>&1)
-  after=$(cpu_ticks)
+  after=$(cpu_ticks); sys_after=$(sys_ticks)
   requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' <<<"$out")
   rate=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$out")
   refused=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' <<<"$out")
   statuses="${refused:-0} of $requests"
   cpu=$(( (after - before) * tick_us / (requests > 0 ? requests : 1) ))
+  sys=$(( (sys_after - sys_before) * tick_us / (requests > 0 ? requests : 1) ))
   if [ -z "$health_rate" ]; then health_rate=$rate; health_cpu=$cpu; fi
-  awk -v t="$title" -v s="$statuses" -v r="$rate" -v hr="$health_rate" -v c="$cpu" -v hc="$health_cpu" \
-    'BEGIN { printf "| %s | %s | %.0f | %.2f | %d | %.1fx |\n", t, s, r, r / hr, c, c / (hc > 0 ? hc : 1) }' 
+  awk -v t="$title" -v s="$statuses" -v r="$rate" -v hr="$health_rate" -v c="$cpu" -v k="$sys" -v hc="$health_cpu" \
+    'BEGIN { printf "| %s | %s | %.0f | %.2f | %d | %d | %.1fx |\n", t, s, r, r / hr, c, k, c / (hc > 0 ? hc : 1) }'
 }
 warm() { # as measure, for a time (default 5 s) at 64 connections, not measured
   local envs=$1 url=$2 time=${3:-5s} script=()
@@ -76,8 +79,8 @@ warm() { # as measure, for a time (default 5 s) at 64 connections, not measured
 
 echo "scripts/bench-cost.sh $duration $connections $threads: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
 echo
-echo "| answer | not 2xx | answers/s | share of /health/live's rate | service CPU µs per answer | x /health/live |"
-echo "|---|---|---|---|---|---|"
+echo "| answer | not 2xx | answers/s | share of /health/live's rate | service CPU µs per answer | of which in the kernel | x /health/live |"
+echo "|---|---|---|---|---|---|---|"
 start
 warm - "$base/health/live"
 warm "SKU=BENCH" "$base"

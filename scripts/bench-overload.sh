@@ -14,7 +14,10 @@
 #   the capacity before each measured one (warms the server); GEN_WARMUP=3s is unrecorded load at the
 #   measured rate inside the measuring generator itself (warms its JIT: a cold generator JVM alone put
 #   hundreds of milliseconds into the first seconds' p99); TIMEOUT=12s the client timeout per request (the server's
-#   budget is 10 s, so its 504 comes first); FLOODGATE_JAVA_OPTS goes to the server's JVM.
+#   budget is 10 s, so its 504 comes first); FLOODGATE_JAVA_OPTS goes to the server's JVM; PIN=1 runs
+#   the server on the last core and the generator on the others (taskset), so that the two stop
+#   taking each other's CPU (the server then has one core: compare with the same capacity pinned
+#   and unpinned).
 # Prints one table row per run (the columns are explained under the table). Reports (report.json and
 # report.html per run) stay in the directory printed first.
 set -euo pipefail
@@ -23,7 +26,14 @@ capacity=${1:?"usage: $0 CAPACITY_PER_SECOND [duration=10s] [connections=5000] [
 duration=${2:-10s}; connections=${3:-5000}; backend=${4:-embedded}
 loads=${LOADS:-1 2 4 10}; modes=${MODES:-on off}; warmup=${WARMUP:-5s}; timeout=${TIMEOUT:-12s}
 gen_warmup=${GEN_WARMUP:-3s}
-java=$(bin/find-java)  # a Java 25 or later (bin/find-java); Maven finds its own (toolchains)
+java=$(bin/find-java)
+server_pin=(); gen_pin=()
+if [ "${PIN:-0}" = 1 ]; then
+  cores=$(nproc)
+  [ "$cores" -ge 2 ] || { echo "PIN=1 needs at least 2 cores" >&2; exit 2; }
+  command -v taskset >/dev/null || { echo "PIN=1 needs taskset (util-linux)" >&2; exit 2; }
+  server_pin=(taskset -c $((cores - 1))); gen_pin=(taskset -c 0-$((cores - 2)))
+fi  # a Java 25 or later (bin/find-java); Maven finds its own (toolchains)
 
 case "$backend" in
   embedded) store_env=(-u FLOODGATE_DB_URL -u FLOODGATE_DB_USER -u FLOODGATE_DB_PASSWORD -u FLOODGATE_REDIS_URL) ;;
@@ -59,7 +69,7 @@ run_server() { # mode tag -> sets pid, base
   env "${store_env[@]}" FLOODGATE_PORT=0 FLOODGATE_HOST=127.0.0.1 FLOODGATE_DATA_DIR="$data" \
       FLOODGATE_ADMIN_TOKEN=bench FLOODGATE_REDIS_NAMESPACE="bench-$2" \
       FLOODGATE_USER_RATE=1000000 FLOODGATE_USER_BURST=1000000 FLOODGATE_REQUEST_TIMEOUT_MS=10000 "${extra[@]}" \
-      "$java" ${FLOODGATE_JAVA_OPTS:-} -jar service/target/floodgate.jar >"$log" 2>&1 &
+      "${server_pin[@]}" "$java" ${FLOODGATE_JAVA_OPTS:-} -jar service/target/floodgate.jar >"$log" 2>&1 &
   pid=$!
   for _ in $(seq 1 300); do grep -q "listening on" "$log" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   local port
@@ -72,7 +82,7 @@ row() { # report.json mode multiple: one table row (scripts/lib/bench_row.py)
   python3 scripts/lib/bench_row.py "$@"
 }
 
-echo "capacity ${capacity}/s, ${duration} per run, ${connections} connections, ${backend}, $(nproc) cores; reports in $out"
+echo "capacity ${capacity}/s, ${duration} per run, ${connections} connections, ${backend}, $(nproc) cores${server_pin:+, server pinned: ${server_pin[*]}, generator: ${gen_pin[*]}}; reports in $out"
 echo "| adm | load | offered/s | answered/s | goodput/s | admitted p99 ms | all p99 ms | shed % | not on time % | peak backlog | send delay p99 ms | 503/504/errors | timeouts | gen cores |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for mode in $modes; do
@@ -81,11 +91,11 @@ for mode in $modes; do
     run_server "$mode" "$tag"
     rate=$((capacity * mult))
     # warm both JITs at the capacity first, unrecorded
-    "$java" -jar bench/target/floodgate-bench.jar -t "$base" --admin-token bench --sku "warm-$tag" --stock 1000000000 \
+    "${gen_pin[@]}" "$java" -jar bench/target/floodgate-bench.jar -t "$base" --admin-token bench --sku "warm-$tag" --stock 1000000000 \
       --users 1000000 --per-user-limit 1000000 --rate "$capacity" -d "$warmup" --connections "$connections" \
       --retry-share 0 --timeout "$timeout" --no-verify --no-progress >/dev/null 2>&1 || true
     dir="$out/$tag"
-    "$java" -jar bench/target/floodgate-bench.jar -t "$base" --admin-token bench --sku "load-$tag" --stock 1000000000 \
+    "${gen_pin[@]}" "$java" -jar bench/target/floodgate-bench.jar -t "$base" --admin-token bench --sku "load-$tag" --stock 1000000000 \
       --users 1000000 --per-user-limit 1000000 --rate "$rate" --connections "$connections" -d "$duration" \
       --warmup "$gen_warmup" --retry-share 0 --timeout "$timeout" --no-verify --no-progress --report-dir "$dir" \
       >"$dir.txt" 2>&1 || true

@@ -4,7 +4,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
 /**
@@ -44,7 +44,9 @@ import java.util.function.Consumer;
  * {@code TAKEN → DELIVERED} (a volatile write); the waiter reads it only after a volatile read
  * of {@code state} returned {@code DELIVERED}. A volatile write and a later volatile read of the
  * value it wrote synchronize, so the plain write happens-before the plain read. Waking goes
- * through the latch, which only tells the waiter when to look; correctness rests on the state.
+ * through the latch (for {@link #awaitUninterruptibly()}) or an unpark of the timed waiter (for
+ * {@link #await(long)}, whose deadline {@link Deadlines} watches), which only tell a waiter when
+ * to look; correctness rests on the state.
  * A waiter that times out and finds the state already {@code DELIVERED} (the completer won by a
  * hair) reads the result at once, without waiting for the latch.
  *
@@ -124,6 +126,8 @@ public final class Handoff<R> {
     private volatile State state;
     /** Plain: published by the volatile write of {@code DELIVERED} (class comment). */
     private R result;
+    /** The one waiter with a timeout, once it waits: the completer unparks it. */
+    private volatile Thread timedWaiter;
 
     private Handoff(State initial, Consumer<? super R> onLate) {
         this.onLate = Objects.requireNonNull(onLate, "onLate");
@@ -173,6 +177,13 @@ public final class Handoff<R> {
         result = value; // published by the DELIVER compare-and-set below
         if (move(Transition.DELIVER)) {
             delivered.countDown();
+            // After the volatile write of DELIVERED, a volatile read of the timed waiter: either the
+            // waiter wrote itself there first and is unparked here, or it reads DELIVERED itself
+            // before it parks (both sides write, then read the other's volatile: one must see it).
+            Thread waiter = timedWaiter;
+            if (waiter != null) {
+                LockSupport.unpark(waiter);
+            }
         } else if (move(Transition.COMPLETE_LATE)) {
             onLate.accept(value);
         } else {
@@ -192,10 +203,20 @@ public final class Handoff<R> {
      */
     public Waited<R> await(long timeoutNanos) {
         boolean interrupted = false;
-        try {
-            delivered.await(timeoutNanos, TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            interrupted = true;
+        if (timeoutNanos > 0 && state != State.DELIVERED) {
+            // Parked without a timeout, woken by the completer or by the shared deadline watch: a
+            // timed park per wait costs far more on virtual threads (Deadlines).
+            Thread me = Thread.currentThread();
+            timedWaiter = me; // volatile write, then volatile reads of state: see complete()
+            try (Deadlines.Watch watch = Deadlines.SHARED.watch(System.nanoTime() + timeoutNanos, me)) {
+                while (state != State.DELIVERED && !watch.due()) {
+                    LockSupport.park(this);
+                    if (Thread.interrupted()) {
+                        interrupted = true;
+                        break;
+                    }
+                }
+            }
         }
         try {
             return leave();

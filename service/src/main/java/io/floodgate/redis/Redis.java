@@ -1,5 +1,6 @@
 package io.floodgate.redis;
 
+import io.floodgate.concurrent.Deadlines;
 import io.floodgate.core.DependencyTime;
 import io.floodgate.core.DependencyUnavailableException;
 import io.lettuce.core.AbstractRedisClient;
@@ -256,7 +257,7 @@ final class Redis implements AutoCloseable {
 
     <T> T await(String what, RedisFuture<T> future, long timeoutNanos) {
         try {
-            return future.get(timeoutNanos, TimeUnit.NANOSECONDS);
+            return Deadlines.get(future, timeoutNanos); // future.get(timeout) with no timed park per command
         } catch (TimeoutException e) {
             future.cancel(false);
             throw new DependencyUnavailableException("redis", what + " got no reply from " + where + " within "

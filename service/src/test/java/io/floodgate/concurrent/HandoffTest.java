@@ -137,6 +137,90 @@ class HandoffTest {
     }
 
     @Test
+    void aWaiterWhoseDeadlinePassesLeavesAndTheLatePathGetsTheResult() throws Exception {
+        Handoff<String> handoff = Handoff.queued(late::add);
+        handoff.take();
+        AtomicReference<Handoff.Waited<String>> waited = new AtomicReference<>();
+        long begin = System.nanoTime();
+        Thread waiter = Thread.ofVirtual().start(() -> waited.set(handoff.await(TimeUnit.MILLISECONDS.toNanos(20))));
+
+        assertThat(waiter.join(Duration.ofSeconds(10))).as("woken by the deadline watch").isTrue();
+        assertThat(System.nanoTime() - begin).as("not before its deadline").isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(20));
+        assertThat(waited.get()).isEqualTo(new Handoff.Abandoned<>());
+        handoff.complete("stored late");
+        assertThat(late).containsExactly("stored late");
+    }
+
+    /**
+     * Waiters with a long timeout and completers that deliver at random moments: every waiter
+     * must get its result, so a lost wake-up (the completer missing a waiter that is about to
+     * park) shows as a waiter still parked when the test gives up.
+     */
+    @Test
+    void noWakeUpIsLostBetweenAWaiterAndItsCompleter() throws Exception {
+        long seed = io.floodgate.testing.Seeds.seed("handoff.wakeup.seed");
+        java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+        int n = 5_000;
+        List<Handoff<Integer>> handoffs = new ArrayList<>();
+        java.util.concurrent.atomic.AtomicInteger delivered = new java.util.concurrent.atomic.AtomicInteger();
+        try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < n; i++) {
+                Handoff<Integer> handoff = Handoff.queued(x -> { });
+                handoffs.add(handoff);
+                int spins = random.nextInt(200);
+                int value = i;
+                threads.submit(() -> {
+                    if (handoff.await(TimeUnit.MINUTES.toNanos(1)) instanceof Handoff.Delivered<Integer>(Integer v) && v == value) {
+                        delivered.incrementAndGet();
+                    }
+                });
+                threads.submit(() -> {
+                    for (int s = 0; s < spins; s++) {
+                        Thread.onSpinWait();
+                    }
+                    if (spins % 3 == 0) {
+                        Thread.yield();
+                    }
+                    handoff.take();
+                    handoff.complete(value);
+                });
+            }
+            threads.shutdown();
+            assertThat(threads.awaitTermination(60, TimeUnit.SECONDS)).as("every waiter woke (seed %d)", seed).isTrue();
+        }
+        assertThat(delivered.get()).as("seed %d", seed).isEqualTo(n);
+    }
+
+    /** Deadlines and deliveries racing: each taken hand-off ends once, with the waiter or the late path. */
+    @Test
+    void aDeadlineRacingTheDeliveryEndsEachHandOffOnce() throws Exception {
+        long seed = io.floodgate.testing.Seeds.seed("handoff.deadline.seed");
+        java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+        int n = 2_000;
+        java.util.concurrent.atomic.AtomicInteger toWaiter = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger toLatePath = new java.util.concurrent.atomic.AtomicInteger();
+        try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < n; i++) {
+                Handoff<Integer> handoff = Handoff.taken(x -> toLatePath.incrementAndGet());
+                long timeout = random.nextLong(TimeUnit.MILLISECONDS.toNanos(3));
+                long delay = random.nextLong(TimeUnit.MILLISECONDS.toNanos(3));
+                threads.submit(() -> {
+                    if (handoff.await(timeout) instanceof Handoff.Delivered<Integer>) {
+                        toWaiter.incrementAndGet();
+                    }
+                });
+                threads.submit(() -> {
+                    java.util.concurrent.locks.LockSupport.parkNanos(delay);
+                    handoff.complete(1);
+                });
+            }
+        }
+        assertThat(toWaiter.get() + toLatePath.get()).as("seed %d", seed).isEqualTo(n);
+        assertThat(toWaiter.get()).as("some delivered in time (seed %d)", seed).isPositive();
+        assertThat(toLatePath.get()).as("some left to the late path (seed %d)", seed).isPositive();
+    }
+
+    @Test
     void anUninterruptibleWaiterWaitsThroughInterruptsForTheResult() throws Exception {
         Handoff<String> handoff = Handoff.queued(late::add);
         handoff.take();

@@ -1,5 +1,6 @@
 package io.floodgate.http;
 
+import io.floodgate.concurrent.Deadlines;
 import io.floodgate.core.Deadline;
 import io.floodgate.core.RejectedException;
 import io.floodgate.core.Rejection;
@@ -16,8 +17,7 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.FutureTask;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -107,17 +107,25 @@ final class RequestScope implements Filter {
     static <T> T withinDeadline(Callable<T> work) throws Exception {
         RequestContext context = RequestContext.CURRENT.get();
         String requestId = context.requestId();
-        FutureTask<T> task = new FutureTask<>(RequestContext.carry(() -> {
+        Callable<T> carried = RequestContext.carry(() -> {
             MDC.put(MDC_REQUEST_ID, requestId);
             try {
                 return work.call();
             } finally {
                 MDC.remove(MDC_REQUEST_ID);
             }
-        }));
-        Thread.ofVirtual().start(task);
+        });
+        CompletableFuture<T> result = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                result.complete(carried.call());
+            } catch (Throwable t) {
+                result.completeExceptionally(t);
+            }
+        });
         try {
-            return task.get(context.deadline().remainingNanos(), TimeUnit.NANOSECONDS);
+            // no timed park (Deadlines): a timed wait per read cost a delay-scheduler task on JDK 25
+            return Deadlines.get(result, context.deadline().remainingNanos());
         } catch (TimeoutException e) {
             throw new RejectedException(Rejection.DEADLINE_EXCEEDED,
                     "the request's time budget ran out waiting for the store; retry to learn the outcome");

@@ -11,9 +11,10 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Wakes parked threads at their deadlines, one thread for all of them, at most a {@code tick}
- * late: a waiter {@linkplain #watch registers} its deadline, parks without a timeout, and leaves
- * once it is woken and finds its {@link Watch#due()} set (or what it waited for done).
+ * Wakes parked threads at their deadlines, one thread for all of them, about a {@code tick}
+ * late (later when the watch thread waits for the CPU on a saturated machine): a waiter
+ * {@linkplain #watch registers} its deadline, parks without a timeout, and leaves once it is
+ * woken and finds its {@link Watch#due()} set (or what it waited for done).
  *
  * <p>Why not {@code parkNanos}: on JDK 25 a virtual thread's timed park schedules a task on the
  * carrier pool's delay scheduler and cancels it when woken, and each scheduling signals that
@@ -28,6 +29,8 @@ import java.util.concurrent.locks.LockSupport;
  * spurious wake-up) looks at its own condition again and parks again if it must.
  */
 public final class Deadlines {
+
+    private static final System.Logger LOG = System.getLogger(Deadlines.class.getName());
 
     /** The process's watch: ticks every 2 ms. */
     public static final Deadlines SHARED = new Deadlines(Duration.ofMillis(2), "floodgate-deadlines");
@@ -90,7 +93,12 @@ public final class Deadlines {
     private void sweepLoop() {
         while (true) {
             LockSupport.parkNanos(this, tickNanos);
-            sweep(System.nanoTime());
+            try {
+                sweep(System.nanoTime());
+            } catch (Throwable t) {
+                // a waiter nobody wakes would wait for good: whatever one sweep met, the next one runs
+                LOG.log(System.Logger.Level.ERROR, "the deadline watch's sweep failed; sweeping on", t);
+            }
         }
     }
 

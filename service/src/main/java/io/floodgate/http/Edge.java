@@ -235,6 +235,7 @@ public final class Edge implements AutoCloseable {
         @Override
         public void headers(ConnectionContext ctx, Headers headers) {
             if (!(ctx instanceof EdgeConnection c)) {
+                EdgeRules.headers(headers); // Helidon's own header checks are off (CheckedOnce): never skip these
                 return;
             }
             if (!c.end()) {

@@ -87,15 +87,30 @@ import java.util.regex.Pattern;
  * bounded close), and returns; the real instance's own readiness checks decide the rest. Its log
  * line is bounded, and names no URL password or other secret.
  *
- * <p>32 connections, one request in flight on each ({@link Connection}).
+ * <p>32 connections, one request in flight on each ({@link Connection}), in two lanes. The
+ * first {@value #ORDER_LANES} carry the order mix: new orders, replays, reads of orders, a user
+ * past its limit, bad bodies. The others carry what most of a sale's answers are: sold out, a
+ * user past its limit, bad bodies, item reads, liveness. In distributed mode a new order runs
+ * the whole pipeline (Redis, the Kafka producer and broker, the scratch instance's consumers) on
+ * the same two cores while the JVM is at its coldest, tens of milliseconds each: with one mix on
+ * every connection, the warm-up answered about 350 requests a second there, too few for the JIT
+ * to compile the sold-out path before the sale opened (issue 16). In their own lanes the cheap
+ * answers no longer wait behind the orders.
  */
 final class WarmUp implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(WarmUp.class);
     private static final int IN_FLIGHT = 32;
+    /** How many of the {@value #IN_FLIGHT} connections carry the order mix; the rest carry the refusal mix. */
+    private static final int ORDER_LANES = 8;
     private static final int USERS = 4_096;
     /** What every scratch resource's name starts with. */
     static final String PREFIX = "fg-warmup-";
+    /**
+     * After the traffic, the longest the warm-up waits for the JIT to compile what the traffic
+     * queued ({@link JitQueue}). Measured on the 2-core machine: 1-3 s after a 10 s warm-up.
+     */
+    static final Duration SETTLE_LIMIT = Duration.ofSeconds(5);
     /** The longest the deletions after a warm-up may take (Redis keys, Kafka topics and group). */
     static final Duration CLEANUP_LIMIT = Duration.ofSeconds(10);
     /** A message quoted in the log line is cut to this. */
@@ -105,10 +120,11 @@ final class WarmUp implements AutoCloseable {
     /**
      * What a warm-up did: requests answered by status (0: a broken exchange), how long it took
      * and how much of it the scratch instance's start took (null: it did not start in time), the
-     * scratch resources' name, what went wrong (null: nothing) and what was cleaned up.
+     * scratch resources' name, what went wrong (null: nothing), what was cleaned up, and how long
+     * it then waited for the JIT's queues to empty (null: it did not wait) and whether they did.
      */
     record Report(long requests, Map<Integer, Long> byStatus, Duration took, Duration start, String scratchName,
-                  String problem, String cleanup) {
+                  String problem, String cleanup, Duration settle, boolean jitIdle) {
     }
 
     private final Duration budget;
@@ -219,6 +235,7 @@ final class WarmUp implements AutoCloseable {
         CompletableFuture<Floodgate> starting = new CompletableFuture<>();
         String problem = null;
         boolean handedOver = false;
+        boolean interrupted = false;
         Duration startTook = null;
         Report report;
         try {
@@ -246,6 +263,7 @@ final class WarmUp implements AutoCloseable {
             problem = "the scratch instance did not start: " + quote(e.getCause());
         } catch (InterruptedException e) {
             handedOver = handOver(starting, scratch);
+            interrupted = true;
             throw e;
         } catch (IOException | RuntimeException e) {
             problem = quote(e);
@@ -255,8 +273,20 @@ final class WarmUp implements AutoCloseable {
                 cleanup = scratch == null ? "nothing" : scratch.cleanUp();
                 finished.countDown();
             }
-            report = new Report(requests.sum(), Map.copyOf(byStatus), Duration.ofNanos(System.nanoTime() - begin),
-                    startTook, name, problem, cleanup);
+            Duration took = Duration.ofNanos(System.nanoTime() - begin);
+            Duration settle = null;
+            boolean jitIdle = false;
+            if (requests.sum() > 0 && !cancelled && !interrupted) {
+                long settling = System.nanoTime();
+                try {
+                    jitIdle = JitQueue.platform().awaitIdle(SETTLE_LIMIT, () -> cancelled);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt(); // the caller sees it at its next wait
+                }
+                settle = Duration.ofNanos(System.nanoTime() - settling);
+            }
+            report = new Report(requests.sum(), Map.copyOf(byStatus), took, startTook, name, problem, cleanup,
+                    settle, jitIdle);
             logReport(report, scratch);
         }
         return report;
@@ -286,11 +316,13 @@ final class WarmUp implements AutoCloseable {
     private void logReport(Report report, Scratch scratch) {
         LOG.atLevel(report.problem() == null ? org.slf4j.event.Level.INFO : org.slf4j.event.Level.WARN).log(
                 "warm-up: {} requests in {} ms against a scratch instance ({}; up after {}) (answers by status: {}){}{};"
-                        + " cleaned up: {}",
+                        + " cleaned up: {}; {}",
                 report.requests(), report.took().toMillis(), scratch == null ? "none" : scratch.describe(),
                 report.start() == null ? "-" : report.start().toMillis() + " ms",
                 report.byStatus(), cancelled ? ", cut short" : "", report.problem() == null ? "" : "; " + report.problem(),
-                report.cleanup());
+                report.cleanup(), report.settle() == null ? "no wait for the JIT"
+                        : (report.jitIdle() ? "the JIT's queues empty after " : "the JIT still busy after ")
+                        + report.settle().toMillis() + " ms");
     }
 
     /**
@@ -319,8 +351,10 @@ final class WarmUp implements AutoCloseable {
         try (ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
             Traffic traffic = new Traffic(fg.port(), admin, fg.config().kafka() != null);
             traffic.defineItems();
-            AtomicLong sequence = new AtomicLong();
+            AtomicLong orders = new AtomicLong();
+            AtomicLong refusals = new AtomicLong();
             for (int w = 0; w < IN_FLIGHT; w++) {
+                boolean orderLane = w < ORDER_LANES;
                 workers.submit(() -> {
                     Connection c = null;
                     try {
@@ -330,7 +364,8 @@ final class WarmUp implements AutoCloseable {
                                 if (c == null) {
                                     c = new Connection(fg.port());
                                 }
-                                status = traffic.next(c, sequence.getAndIncrement());
+                                status = orderLane ? traffic.order(c, orders.getAndIncrement())
+                                        : traffic.refusal(c, refusals.getAndIncrement());
                             } catch (IOException e) {
                                 status = 0; // a closed connection (a 400 may close it): a new one
                                 if (c != null) {
@@ -478,9 +513,13 @@ final class WarmUp implements AutoCloseable {
     }
 
     /**
-     * The mix, by request number: mostly new orders of a big item (201), then replays of an
-     * earlier key (200), orders of a sold-out item (409), a user past its limit (409), bad bodies
-     * (400), reads of an order and an item, liveness, and now and then the metrics and the readiness.
+     * The two mixes, by request number. The order lanes: mostly new orders of a big item (201,
+     * 202), then replays of an earlier key (200), orders of a sold-out item (409), a user past its
+     * limit (409), bad bodies (400), reads of an order and an item, liveness, and now and then the
+     * metrics and the readiness. The refusal lanes: half orders of a sold-out item (409, from
+     * the sold-out marker after the first), three tenths a user past its limit (409, from the
+     * ledger: a Redis round trip in distributed mode, whose client the JIT must compile too), then
+     * bad bodies (400), liveness and item reads.
      *
      * <p>With a log that answers before the store has the order ({@code logAhead}: Kafka), a read
      * of an order the store does not have yet (a replay of a recent key, an unknown id) waits until
@@ -505,8 +544,8 @@ final class WarmUp implements AutoCloseable {
             }
         }
 
-        /** Sends request {@code n} of the mix on {@code c}; its status. */
-        int next(Connection c, long n) throws IOException {
+        /** Sends request {@code n} of the order mix on {@code c}; its status. */
+        int order(Connection c, long n) throws IOException {
             String user = "w" + (n % USERS);
             int kind = (int) (n % 20);
             if (logAhead && (kind == 0 || kind == 1 || kind == 6) && (n / 20) % 10 != 0) {
@@ -514,13 +553,12 @@ final class WarmUp implements AutoCloseable {
             }
             // a new order of the default case, sent a while ago (with the log ahead, long enough
             // ago for its writers to have stored it, mostly)
-            long earlier = n - (logAhead ? 64 : 4) * IN_FLIGHT;
+            long earlier = n - (logAhead ? 64 : 4) * ORDER_LANES;
             return switch (kind) {
                 case 0, 1 -> order(c, "warm", "w" + Math.floorMod(earlier, USERS), "r" + earlier); // its replay
                 case 2 -> order(c, "gone", user, "k" + n);
                 case 3 -> order(c, "one", "w0", "k" + n); // past its limit after the first
-                case 4 -> c.exchange("POST", "/api/v1/orders", "Idempotency-Key: k" + n + "\r\n",
-                        "{\"userId\":\"" + user + "\",\"sku\":\"warm\",\"quantity\":0}");
+                case 4 -> badOrder(c, user, "k" + n);
                 case 5 -> c.exchange("GET", "/api/v1/items/warm", "", null);
                 case 6 -> c.exchange("GET", "/api/v1/orders/00000000-0000-7000-8000-"
                         + String.format("%012d", n % 1_000_000), "", null);
@@ -529,6 +567,23 @@ final class WarmUp implements AutoCloseable {
                         : "/health/live", "", null);
                 default -> order(c, "warm", user, "r" + n);
             };
+        }
+
+        /** Sends request {@code n} of the refusal mix on {@code c}; its status. */
+        int refusal(Connection c, long n) throws IOException {
+            String user = "u" + (n % USERS);
+            return switch ((int) (n % 10)) {
+                // past its limit, from the ledger (Redis, when it is there): the order lanes' "k" keys are apart
+                case 0, 1, 2 -> order(c, "one", "w0", "s" + n);
+                case 3 -> badOrder(c, user, "s" + n);
+                case 4 -> c.exchange("GET", n % 20 == 4 ? "/api/v1/items/gone" : "/health/live", "", null);
+                default -> order(c, "gone", user, "s" + n);
+            };
+        }
+
+        private static int badOrder(Connection c, String user, String key) throws IOException {
+            return c.exchange("POST", "/api/v1/orders", "Idempotency-Key: " + key + "\r\n",
+                    "{\"userId\":\"" + user + "\",\"sku\":\"warm\",\"quantity\":0}");
         }
 
         private static int order(Connection c, String sku, String user, String key) throws IOException {

@@ -5,13 +5,14 @@
 # the answers are 409), and prints answers/s, p50 and p99 of each.
 #
 # Usage: scripts/bench-cold.sh [WARMUP_SECONDS] [ROUNDS]
-#   WARMUP_SECONDS  FLOODGATE_WARMUP_SECONDS for the instance (default 10; 0: ready at once, as before)
+#   WARMUP_SECONDS  FLOODGATE_WARMUP_SECONDS for the instance: the most its warm-up may take (default
+#                   60, as the service's; it ends sooner once the JIT is quiet; 0: ready at once)
 #   ROUNDS          fresh instances, one after the other (default 1)
 # The instance takes the caller's FLOODGATE_* variables (e.g. FLOODGATE_REDIS_URL,
 # FLOODGATE_KAFKA_BOOTSTRAP, FLOODGATE_DB_URL for the distributed mode) and FLOODGATE_JAVA_OPTS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-warmup=${1:-10}; rounds=${2:-1}
+warmup=${1:-60}; rounds=${2:-1}
 duration=10s; connections=128; threads=2; units=1000
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 [ -f service/target/floodgate.jar ] || mvn -q -B package -DskipTests -Ddist.skip

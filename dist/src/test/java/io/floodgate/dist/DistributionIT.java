@@ -133,7 +133,7 @@ class DistributionIT {
             System.out.printf("listening after %d ms%n", Duration.ofNanos(System.nanoTime() - start).toMillis());
             Api api = new Api(base, ADMIN_TOKEN);
 
-            // ready once the warm-up (FLOODGATE_WARMUP_SECONDS, 10 s by default) has run on the bundled runtime
+            // ready once the warm-up (until the JIT is quiet, 60 s at most by default) has run on the bundled runtime
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(100))
                     .until(() -> api.get("/health/ready").status() == 200);
             System.out.printf("ready after %d ms%n", Duration.ofNanos(System.nanoTime() - start).toMillis());

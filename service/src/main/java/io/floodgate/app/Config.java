@@ -26,7 +26,7 @@ import java.util.regex.Pattern;
  * @param kafka  null: orders are written straight to the store
  * @param redis  null: the in-process ledger
  * @param lock   null: the lock goes with the ledger (Redis's, or the in-process one)
- * @param warmUp how long {@code serve} drives its hot paths before it says ready ({@link WarmUp}); zero: not at all
+ * @param warmUp the most {@code serve} drives its hot paths before it says ready ({@link WarmUp}: less once the JIT is quiet); zero: not at all
  */
 public record Config(Http http, Store store, Log log, Kafka kafka, Redis redis, LockService lock, Admission admission,
                      Breakers breakers, Reconciler reconciler, Payments payments, Duration warmUp) {
@@ -445,7 +445,7 @@ public record Config(Http http, Store store, Log log, Kafka kafka, Redis redis, 
                 Duration.ofMillis(r.integer("FLOODGATE_EVENTS_RELAY_PERIOD_MS", 50, 1, 60_000)),
                 (int) r.integer("FLOODGATE_EVENTS_RELAY_BATCH", 500, 1, 100_000),
                 (int) r.integer("FLOODGATE_EVENTS_MAX_WAITERS", 64, 1, 100_000));
-        Duration warmUp = Duration.ofSeconds(r.integer("FLOODGATE_WARMUP_SECONDS", 10, 0, 600));
+        Duration warmUp = Duration.ofSeconds(r.integer("FLOODGATE_WARMUP_SECONDS", 60, 0, 600));
         if (!r.problems.isEmpty()) {
             throw new ConfigException(r.problems);
         }

@@ -30,9 +30,21 @@ final class JitQueue {
     static final Duration QUIET = Duration.ofMillis(500);
 
     private final BooleanSupplier idle;
+    private final boolean readsTheQueues;
 
-    private JitQueue(BooleanSupplier idle) {
+    private JitQueue(BooleanSupplier idle, boolean readsTheQueues) {
         this.idle = idle;
+        this.readsTheQueues = readsTheQueues;
+    }
+
+    /** Whether it reads HotSpot's queues (else it goes by the compilation time, or says idle). */
+    boolean readsTheQueues() {
+        return readsTheQueues;
+    }
+
+    /** Compilers whose idleness {@code idle} tells (a test's stand-in). */
+    static JitQueue of(BooleanSupplier idle) {
+        return new JitQueue(idle, false);
     }
 
     /** The running JVM's compilers. */
@@ -41,23 +53,23 @@ final class JitQueue {
         try {
             ObjectName command = new ObjectName("com.sun.management:type=DiagnosticCommand");
             if (server.isRegistered(command)) {
-                JitQueue queue = new JitQueue(() -> {
+                Object[] noArguments = {null};
+                String[] signature = {String[].class.getName()};
+                server.invoke(command, "compilerQueue", noArguments, signature); // refused here, not later
+                return new JitQueue(() -> {
                     try {
-                        return isIdle((String) server.invoke(command, "compilerQueue", new Object[]{null},
-                                new String[]{String[].class.getName()}));
+                        return isIdle((String) server.invoke(command, "compilerQueue", noArguments, signature));
                     } catch (JMException | RuntimeException e) {
                         return true; // cannot tell: do not hold readiness back for it
                     }
-                });
-                queue.idle.getAsBoolean(); // fails here, not later, when the command is refused
-                return queue;
+                }, true);
             }
         } catch (JMException | RuntimeException e) {
             // no such command on this JVM: fall back to the compilation time
         }
         CompilationMXBean compilation = ManagementFactory.getCompilationMXBean();
         if (compilation == null || !compilation.isCompilationTimeMonitoringSupported()) {
-            return new JitQueue(() -> true);
+            return new JitQueue(() -> true, false);
         }
         long[] last = {compilation.getTotalCompilationTime(), System.nanoTime()};
         return new JitQueue(() -> {
@@ -69,7 +81,7 @@ final class JitQueue {
                 return false;
             }
             return now - last[1] >= QUIET.toNanos();
-        });
+        }, false);
     }
 
     /**
@@ -95,6 +107,11 @@ final class JitQueue {
             }
         }
         return known || queue.isBlank();
+    }
+
+    /** Whether the compilers are idle now: nothing compiling, nothing queued. */
+    boolean idleNow() {
+        return idle.getAsBoolean();
     }
 
     /**

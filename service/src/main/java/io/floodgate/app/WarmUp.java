@@ -79,6 +79,14 @@ import java.util.regex.Pattern;
  * service, idempotent replays, sold-out and per-user-limit refusals, the Redis and Kafka clients
  * of a distributed instance, and the metrics scrape.
  *
+ * <p><b>Until the JIT is quiet.</b> The traffic runs until the JIT has compiled what it makes
+ * hot: it stops once three quarters of two seconds' looks at the compilers' queues find nothing
+ * to do ({@link #untilTheJitIsQuiet}, {@link JitQueue}), after {@link #MIN_TRAFFIC} at least and
+ * within the budget at most. Then, once the scratch instance is closed, the warm-up waits
+ * ({@link #SETTLE_LIMIT} at most) for what is still queued. A fixed time was either too short or
+ * too long: on the 2-core machine the JIT went quiet after 8-10 s of the embedded mode's traffic
+ * and about 28 s of the distributed mode's.
+ *
  * <p><b>Bounded and soft.</b> The budget covers the scratch instance's start and its traffic: a
  * scratch instance that has not started when the budget ends (a broker that does not answer) is
  * left to finish starting on its own thread, which then closes it and cleans up. Whatever the
@@ -102,7 +110,12 @@ final class WarmUp implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WarmUp.class);
     private static final int IN_FLIGHT = 32;
     /** How many of the {@value #IN_FLIGHT} connections carry the order mix; the rest carry the refusal mix. */
-    private static final int ORDER_LANES = 8;
+    private static final int ORDER_LANES = 16;
+    /** The least traffic before the JIT's quiet may end it: at first the JIT has not seen the hot paths yet. */
+    static final Duration MIN_TRAFFIC = Duration.ofSeconds(5);
+    private static final int POLL_MILLIS = 50;
+    /** Two seconds of looks at the JIT's queues. */
+    private static final int QUIET_WINDOW = 2000 / POLL_MILLIS;
     private static final int USERS = 4_096;
     /** What every scratch resource's name starts with. */
     static final String PREFIX = "fg-warmup-";
@@ -120,20 +133,26 @@ final class WarmUp implements AutoCloseable {
     /**
      * What a warm-up did: requests answered by status (0: a broken exchange), how long it took
      * and how much of it the scratch instance's start took (null: it did not start in time), the
-     * scratch resources' name, what went wrong (null: nothing), what was cleaned up, and how long
-     * it then waited for the JIT's queues to empty (null: it did not wait) and whether they did.
+     * scratch resources' name, what went wrong (null: nothing), what was cleaned up, why the
+     * traffic ended (the JIT quiet, the budget, a cancel), and how long the warm-up then waited
+     * for the JIT's queues to empty (null: it did not wait) and whether they did.
      */
     record Report(long requests, Map<Integer, Long> byStatus, Duration took, Duration start, String scratchName,
-                  String problem, String cleanup, Duration settle, boolean jitIdle) {
+                  String problem, String cleanup, String trafficEnded, Duration settle, boolean jitIdle) {
     }
 
     private final Duration budget;
     private final Config real;
+    private final JitQueue jit;
     /** The scratch resources' name: the namespace, the topic and the group. */
     private final String name = PREFIX + HexFormat.of().formatHex(randomBytes());
     private final CountDownLatch finished = new CountDownLatch(1);
     private volatile boolean started;
     private volatile boolean cancelled;
+    /** Set when the JIT has gone quiet under the traffic: the lanes stop. */
+    private volatile boolean enough;
+    /** Why the traffic ended, for the report. */
+    private String trafficEnded = "it did not run";
 
     /** A warm-up of the embedded paths only (no Redis, no Kafka). */
     WarmUp(Duration budget) {
@@ -146,8 +165,14 @@ final class WarmUp implements AutoCloseable {
      * @param real the real instance's configuration; null for the embedded paths only
      */
     WarmUp(Duration budget, Config real) {
+        this(budget, real, JitQueue.platform());
+    }
+
+    /** As {@link #WarmUp(Duration, Config)}, watching {@code jit} for when the traffic has done its work. */
+    WarmUp(Duration budget, Config real, JitQueue jit) {
         this.budget = budget;
         this.real = real;
+        this.jit = jit;
     }
 
     /** The name of its scratch namespace, topic and group ({@value #PREFIX} and 32 random hex digits). */
@@ -279,14 +304,14 @@ final class WarmUp implements AutoCloseable {
             if (requests.sum() > 0 && !cancelled && !interrupted) {
                 long settling = System.nanoTime();
                 try {
-                    jitIdle = JitQueue.platform().awaitIdle(SETTLE_LIMIT, () -> cancelled);
+                    jitIdle = jit.awaitIdle(SETTLE_LIMIT, () -> cancelled);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt(); // the caller sees it at its next wait
                 }
                 settle = Duration.ofNanos(System.nanoTime() - settling);
             }
             report = new Report(requests.sum(), Map.copyOf(byStatus), took, startTook, name, problem, cleanup,
-                    settle, jitIdle);
+                    trafficEnded, settle, jitIdle);
             logReport(report, scratch);
         }
         return report;
@@ -316,11 +341,11 @@ final class WarmUp implements AutoCloseable {
     private void logReport(Report report, Scratch scratch) {
         LOG.atLevel(report.problem() == null ? org.slf4j.event.Level.INFO : org.slf4j.event.Level.WARN).log(
                 "warm-up: {} requests in {} ms against a scratch instance ({}; up after {}) (answers by status: {}){}{};"
-                        + " cleaned up: {}; {}",
+                        + " traffic ended: {}; cleaned up: {}; {}",
                 report.requests(), report.took().toMillis(), scratch == null ? "none" : scratch.describe(),
                 report.start() == null ? "-" : report.start().toMillis() + " ms",
                 report.byStatus(), cancelled ? ", cut short" : "", report.problem() == null ? "" : "; " + report.problem(),
-                report.cleanup(), report.settle() == null ? "no wait for the JIT"
+                report.trafficEnded(), report.cleanup(), report.settle() == null ? "no wait for the JIT"
                         : (report.jitIdle() ? "the JIT's queues empty after " : "the JIT still busy after ")
                         + report.settle().toMillis() + " ms");
     }
@@ -358,7 +383,7 @@ final class WarmUp implements AutoCloseable {
                 workers.submit(() -> {
                     Connection c = null;
                     try {
-                        while (!cancelled && System.nanoTime() - until < 0) {
+                        while (!cancelled && !enough && System.nanoTime() - until < 0) {
                             int status;
                             try {
                                 if (c == null) {
@@ -384,7 +409,53 @@ final class WarmUp implements AutoCloseable {
                     return null;
                 });
             }
+            trafficEnded = untilTheJitIsQuiet(until, requests);
         }
+    }
+
+    /**
+     * Watches the JIT while the lanes run, and stops them once it has gone quiet: after
+     * {@link #MIN_TRAFFIC}, when at least three quarters of the last two seconds' looks at its
+     * queues ({@link JitQueue}, every 50 ms) found nothing compiling and nothing queued (half of
+     * one second, tried first, ended an embedded warm-up after 5.5 s, in a lull). Until then the
+     * traffic is still making the JIT compile what a sale will run; after, more of it would only
+     * delay ready. Measured on the 2-core machine (docs/BENCHMARKS.md), the JIT went quiet after
+     * 8-10 s of the embedded mode's traffic and after about 28 s of the distributed mode's, whose
+     * Redis, Kafka and Netty clients give it several times the code to compile.
+     *
+     * @return why the traffic ended: the JIT quiet, the budget, or a cancel
+     */
+    private String untilTheJitIsQuiet(long until, LongAdder requests) {
+        long begin = System.nanoTime();
+        boolean[] window = new boolean[QUIET_WINDOW];
+        int polls = 0;
+        int idle = 0;
+        long lastRequests = 0;
+        while (!cancelled && System.nanoTime() - until < 0) {
+            try {
+                TimeUnit.MILLISECONDS.sleep(POLL_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                enough = true;
+                return "interrupted";
+            }
+            int slot = polls++ % QUIET_WINDOW;
+            idle -= window[slot] ? 1 : 0;
+            window[slot] = jit.idleNow();
+            idle += window[slot] ? 1 : 0;
+            if (polls % QUIET_WINDOW == 0 && LOG.isDebugEnabled()) {
+                long now = requests.sum();
+                LOG.debug("warm-up: {} requests in the last two seconds; the JIT idle at {} of {} looks", now - lastRequests,
+                        idle, QUIET_WINDOW);
+                lastRequests = now;
+            }
+            long ran = System.nanoTime() - begin;
+            if (ran >= MIN_TRAFFIC.toNanos() && polls >= QUIET_WINDOW && 4 * idle >= 3 * QUIET_WINDOW) {
+                enough = true;
+                return "the JIT quiet after " + TimeUnit.NANOSECONDS.toMillis(ran) + " ms of traffic";
+            }
+        }
+        return cancelled ? "cancelled" : "the budget";
     }
 
     /**

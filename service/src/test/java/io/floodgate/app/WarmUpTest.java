@@ -36,6 +36,30 @@ class WarmUpTest {
         // 503 (shed) and 504 (deadline) are honest answers of a busy machine; 500 or a broken exchange is a bug
         assertThat(report.byStatus().keySet()).as("no server error, no broken exchange: " + report.byStatus())
                 .allMatch(status -> status >= 200 && status < 500 || status == 503 || status == 504);
+        assertThat(report.trafficEnded()).isNotNull();
+        assertThat(report.settle()).as("after the traffic it looked at the JIT's queues").isNotNull();
+    }
+
+    @Test
+    void theTrafficEndsOnceTheJitIsQuietNotAtTheBudget() throws Exception {
+        Duration budget = Duration.ofMinutes(10);
+        WarmUp.Report report = new WarmUp(budget, null, JitQueue.of(() -> true)).run();
+
+        assertThat(report.problem()).isNull();
+        assertThat(report.trafficEnded()).startsWith("the JIT quiet after");
+        assertThat(report.requests()).as("it ran its least traffic first").isPositive();
+        assertThat(report.jitIdle()).isTrue();
+        assertThat(report.took()).isLessThan(budget);
+    }
+
+    @Test
+    void aJitThatStaysBusyEndsTheTrafficAtTheBudgetAndTheWaitAtItsLimit() throws Exception {
+        WarmUp.Report report = new WarmUp(Duration.ofSeconds(4), null, JitQueue.of(() -> false)).run();
+
+        assertThat(report.problem()).isNull();
+        assertThat(report.trafficEnded()).isEqualTo("the budget");
+        assertThat(report.jitIdle()).as("still busy when the wait gave up").isFalse();
+        assertThat(report.settle()).isGreaterThanOrEqualTo(WarmUp.SETTLE_LIMIT);
     }
 
     @Test

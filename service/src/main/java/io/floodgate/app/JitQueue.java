@@ -92,7 +92,6 @@ final class JitQueue {
      * readiness back.
      */
     static boolean isIdle(String queue) {
-        boolean known = false;
         String section = "";
         for (String line : queue.split("\n")) {
             String text = line.strip();
@@ -101,12 +100,11 @@ final class JitQueue {
             }
             if (text.startsWith("Current compiles:") || text.endsWith("compile queue:")) {
                 section = text;
-                known = true;
             } else if (!section.isEmpty() && !text.equals("Empty")) {
                 return false;
             }
         }
-        return known || queue.isBlank();
+        return true;
     }
 
     /** Whether the compilers are idle now: nothing compiling, nothing queued. */

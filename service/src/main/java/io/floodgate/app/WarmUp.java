@@ -84,8 +84,8 @@ import java.util.regex.Pattern;
  * to do ({@link #untilTheJitIsQuiet}, {@link JitQueue}), after {@link #MIN_TRAFFIC} at least and
  * within the budget at most. Then, once the scratch instance is closed, the warm-up waits
  * ({@link #SETTLE_LIMIT} at most) for what is still queued. A fixed time was either too short or
- * too long: on the 2-core machine the JIT went quiet after 8-10 s of the embedded mode's traffic
- * and about 28 s of the distributed mode's.
+ * too long: on the 2-core machine the JIT went quiet after 8-14 s of the embedded mode's traffic,
+ * and after 45 s or more of the distributed mode's (often not before a 60 s budget).
  *
  * <p><b>Bounded and soft.</b> The budget covers the scratch instance's start and its traffic: a
  * scratch instance that has not started when the budget ends (a broker that does not answer) is
@@ -121,7 +121,8 @@ final class WarmUp implements AutoCloseable {
     static final String PREFIX = "fg-warmup-";
     /**
      * After the traffic, the longest the warm-up waits for the JIT to compile what the traffic
-     * queued ({@link JitQueue}). Measured on the 2-core machine: 1-3 s after a 10 s warm-up.
+     * queued ({@link JitQueue}). Measured on the 2-core machine: up to 3 s after a 10 s warm-up,
+     * well under 1 s after one that ran until the JIT was quiet.
      */
     static final Duration SETTLE_LIMIT = Duration.ofSeconds(5);
     /** The longest the deletions after a warm-up may take (Redis keys, Kafka topics and group). */
@@ -420,7 +421,7 @@ final class WarmUp implements AutoCloseable {
      * one second, tried first, ended an embedded warm-up after 5.5 s, in a lull). Until then the
      * traffic is still making the JIT compile what a sale will run; after, more of it would only
      * delay ready. Measured on the 2-core machine (docs/BENCHMARKS.md), the JIT went quiet after
-     * 8-10 s of the embedded mode's traffic and after about 28 s of the distributed mode's, whose
+     * 8-14 s of the embedded mode's traffic and after 45 s or more of the distributed mode's, whose
      * Redis, Kafka and Netty clients give it several times the code to compile.
      *
      * @return why the traffic ended: the JIT quiet, the budget, or a cancel

@@ -64,16 +64,7 @@ final class Serve implements Callable<Integer> {
             err.flush();
             return 1;
         }
-        out.println("Floodgate listening on http://" + displayHost(config.http().host()) + ":" + floodgate.port());
-        if (config.http().adminTokenGenerated()) {
-            out.println("Admin token (generated; set FLOODGATE_ADMIN_TOKEN to choose one): " + config.http().adminToken());
-        }
-        out.flush();
-
         WarmUp warmUp = new WarmUp(config.warmUp(), config);
-        if (!config.warmUp().isZero()) {
-            Thread.ofPlatform().name("floodgate-warm-up").daemon().start(() -> warmUp(floodgate, warmUp));
-        }
         CountDownLatch stopped = new CountDownLatch(1);
         Runnable stop = () -> {
             warmUp.cancel();
@@ -89,6 +80,17 @@ final class Serve implements Callable<Integer> {
                 stop.run();
                 System.exit(0);
             }));
+        }
+        // Said only now that a SIGTERM drains: a caller that signals as soon as it reads this line
+        // (a supervisor, a test) must not meet the JVM's default handler, whose plain exit runs
+        // the shutdown hooks while the JDK's own (Flight Recorder's) tear down under requests.
+        out.println("Floodgate listening on http://" + displayHost(config.http().host()) + ":" + floodgate.port());
+        if (config.http().adminTokenGenerated()) {
+            out.println("Admin token (generated; set FLOODGATE_ADMIN_TOKEN to choose one): " + config.http().adminToken());
+        }
+        out.flush();
+        if (!config.warmUp().isZero()) {
+            Thread.ofPlatform().name("floodgate-warm-up").daemon().start(() -> warmUp(floodgate, warmUp));
         }
         stopped.await();
         return 0;

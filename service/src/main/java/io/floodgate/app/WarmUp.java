@@ -38,6 +38,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -144,7 +145,9 @@ final class WarmUp implements AutoCloseable {
 
     private final Duration budget;
     private final Config real;
-    private final JitQueue jit;
+    private final Supplier<JitQueue> jitSource;
+    /** The JIT watched, from {@link #jitSource} when {@link #run} starts. */
+    private JitQueue jit;
     /** The scratch resources' name: the namespace, the topic and the group. */
     private final String name = PREFIX + HexFormat.of().formatHex(randomBytes());
     private final CountDownLatch finished = new CountDownLatch(1);
@@ -166,14 +169,18 @@ final class WarmUp implements AutoCloseable {
      * @param real the real instance's configuration; null for the embedded paths only
      */
     WarmUp(Duration budget, Config real) {
-        this(budget, real, JitQueue.platform());
+        this(budget, real, JitQueue::platform);
     }
 
-    /** As {@link #WarmUp(Duration, Config)}, watching {@code jit} for when the traffic has done its work. */
-    WarmUp(Duration budget, Config real, JitQueue jit) {
+    /**
+     * As {@link #WarmUp(Duration, Config)}, watching the JIT that {@code jit} gives (when the
+     * warm-up runs: reading HotSpot's queues starts the platform MBean server, which an instance
+     * that does not warm up need not pay for) for when the traffic has done its work.
+     */
+    WarmUp(Duration budget, Config real, Supplier<JitQueue> jit) {
         this.budget = budget;
         this.real = real;
-        this.jit = jit;
+        this.jitSource = jit;
     }
 
     /** The name of its scratch namespace, topic and group ({@value #PREFIX} and 32 random hex digits). */
@@ -253,6 +260,7 @@ final class WarmUp implements AutoCloseable {
      */
     Report run() throws InterruptedException {
         started = true;
+        jit = jitSource.get();
         long begin = System.nanoTime();
         long until = begin + budget.toNanos();
         ConcurrentMap<Integer, Long> byStatus = new ConcurrentHashMap<>();

@@ -43,7 +43,7 @@ class WarmUpTest {
     @Test
     void theTrafficEndsOnceTheJitIsQuietNotAtTheBudget() throws Exception {
         Duration budget = Duration.ofMinutes(10);
-        WarmUp.Report report = new WarmUp(budget, null, JitQueue.of(() -> true)).run();
+        WarmUp.Report report = new WarmUp(budget, null, () -> JitQueue.of(() -> true)).run();
 
         assertThat(report.problem()).isNull();
         assertThat(report.trafficEnded()).startsWith("the JIT quiet after");
@@ -54,7 +54,7 @@ class WarmUpTest {
 
     @Test
     void aJitThatStaysBusyEndsTheTrafficAtTheBudgetAndTheWaitAtItsLimit() throws Exception {
-        WarmUp.Report report = new WarmUp(Duration.ofSeconds(4), null, JitQueue.of(() -> false)).run();
+        WarmUp.Report report = new WarmUp(Duration.ofSeconds(4), null, () -> JitQueue.of(() -> false)).run();
 
         assertThat(report.problem()).isNull();
         assertThat(report.trafficEnded()).isEqualTo("the budget");

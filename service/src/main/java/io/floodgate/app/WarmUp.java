@@ -86,7 +86,7 @@ import java.util.regex.Pattern;
  * within the budget at most. Then, once the scratch instance is closed, the warm-up waits
  * ({@link #SETTLE_LIMIT} at most) for what is still queued. A fixed time was either too short or
  * too long: on the 2-core machine the JIT went quiet after 8-14 s of the embedded mode's traffic,
- * and after 45 s or more of the distributed mode's (often not before a 60 s budget).
+ * and after 30 s of the distributed mode's (46-60 s on a machine still busy with other work).
  *
  * <p><b>Bounded and soft.</b> The budget covers the scratch instance's start and its traffic: a
  * scratch instance that has not started when the budget ends (a broker that does not answer) is
@@ -429,7 +429,7 @@ final class WarmUp implements AutoCloseable {
      * one second, tried first, ended an embedded warm-up after 5.5 s, in a lull). Until then the
      * traffic is still making the JIT compile what a sale will run; after, more of it would only
      * delay ready. Measured on the 2-core machine (docs/BENCHMARKS.md), the JIT went quiet after
-     * 8-14 s of the embedded mode's traffic and after 45 s or more of the distributed mode's, whose
+     * 8-14 s of the embedded mode's traffic and after 30-60 s of the distributed mode's, whose
      * Redis, Kafka and Netty clients give it several times the code to compile.
      *
      * @return why the traffic ended: the JIT quiet, the budget, or a cancel

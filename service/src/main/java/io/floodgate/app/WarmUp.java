@@ -260,6 +260,14 @@ final class WarmUp implements AutoCloseable {
      */
     Report run() throws InterruptedException {
         started = true;
+        if (cancelled) {
+            // A drain came before it began. With the volatile writes and reads of started and
+            // cancelled, either the drain saw started (and waits for finished) or this sees the
+            // cancel: no scratch instance is made that nobody waits to clean up.
+            finished.countDown();
+            return new Report(0, Map.of(), Duration.ZERO, null, name, "cancelled before it began", "nothing",
+                    "it did not run", null, false);
+        }
         jit = jitSource.get();
         long begin = System.nanoTime();
         long until = begin + budget.toNanos();

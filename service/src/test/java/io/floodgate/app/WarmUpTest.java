@@ -41,6 +41,21 @@ class WarmUpTest {
     }
 
     @Test
+    void aWarmUpCancelledBeforeItBeginsMakesNothing() throws Exception {
+        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        List<Path> before = scratchFolders(tmp);
+        WarmUp warmUp = new WarmUp(Duration.ofMinutes(10), null, () -> JitQueue.of(() -> false));
+        warmUp.cancel();
+
+        WarmUp.Report report = warmUp.run();
+
+        assertThat(report.requests()).isZero();
+        assertThat(report.problem()).isEqualTo("cancelled before it began");
+        assertThat(warmUp.awaitCleanedUp(Duration.ZERO)).isTrue();
+        assertThat(scratchFolders(tmp)).as("no scratch folder made").isSubsetOf(before);
+    }
+
+    @Test
     void theTrafficEndsOnceTheJitIsQuietNotAtTheBudget() throws Exception {
         Duration budget = Duration.ofMinutes(10);
         WarmUp.Report report = new WarmUp(budget, null, () -> JitQueue.of(() -> true)).run();

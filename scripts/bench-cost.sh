@@ -6,7 +6,9 @@
 # (only the warm-up is off: the script warms every path itself), then a second one whose
 # concurrency limit is 1 for the 503s, then the framework's floor: a bare Helidon server
 # (io.floodgate.http.HelidonFloor, in the service's test classes) that reads the same order body
-# and writes the same sold-out answer with no edge, admission, auth, metrics or request scope.
+# and writes the same sold-out answer with no edge, admission, auth, metrics or request scope, and
+# that writes an order through Floodgate's own group commit into its SQLite store and answers 201
+# (the floor of a durable order: no ledger, idempotency, JSON parsing or edge).
 #
 # Usage: scripts/bench-cost.sh [duration=10s] [connections=128] [threads=2]
 # Prints a Markdown table: answer, how many answers were not 2xx (wrk's count: a run meant to
@@ -44,7 +46,7 @@ item() { # sku stock
 start_floor() {
   data=$(mktemp -d); local log=$data/out
   "$java" ${FLOODGATE_JAVA_OPTS:-} -cp service/target/test-classes:service/target/floodgate.jar \
-    io.floodgate.http.HelidonFloor >"$log" 2>&1 &
+    io.floodgate.http.HelidonFloor 0 "$data/floor" >"$log" 2>&1 &
   pid=$!
   for _ in $(seq 1 300); do grep -q "listening on" "$log" && break; sleep 0.1; done
   port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")
@@ -104,5 +106,7 @@ stop
 start_floor
 warm - "$base/health/live"
 warm "SKU=GONE" "$base" 10s
+warm "SKU=BENCH" "$base" 10s
 measure "floor: bare Helidon, GET /health/live" - "$base/health/live"
 measure "floor: bare Helidon, order body read, 409 written" "SKU=GONE" "$base"
+measure "floor: bare Helidon, order written by the group commit to SQLite, 201" "SKU=BENCH" "$base"

@@ -68,7 +68,9 @@ class DistributionIT {
             home = dirs.getFirst();
         }
         tools = Files.createDirectory(temp.resolve("tools"));
-        for (String tool : List.of("readlink", "dirname")) {
+        // what the launcher runs: readlink and dirname always; for its ahead-of-time cache (aot)
+        // stat and cksum to tell what a cache was recorded for, and rm, mv, grep, tail
+        for (String tool : List.of("readlink", "dirname", "stat", "cksum", "rm", "mv", "grep", "tail")) {
             Path real = Stream.of("/usr/bin", "/bin").map(d -> Path.of(d, tool)).filter(Files::isExecutable)
                     .findFirst().orElseThrow();
             Files.copy(real, tools.resolve(tool), StandardCopyOption.COPY_ATTRIBUTES);
@@ -179,6 +181,63 @@ class DistributionIT {
         }
     }
 
+    /**
+     * {@code bin/floodgate aot} records the JDK's ahead-of-time cache on the bundled runtime, and
+     * the launcher serves with it (the JVM maps it) until the jar changes, then without it.
+     */
+    @Test
+    void recordsAnAheadOfTimeCacheAndServesWithItUntilTheJarChanges() throws Exception {
+        Path cache = home.resolve("lib/floodgate.aot");
+        Run aot = launch(Map.of("FLOODGATE_WARMUP_SECONDS", "8"), Duration.ofMinutes(3), "aot");
+        assertThat(aot.status()).as(aot.output()).isZero();
+        assertThat(aot.output()).contains("floodgate: trained: ", "floodgate: recorded " + cache);
+        assertThat(cache).isRegularFile();
+        assertThat(home.resolve("lib/floodgate.aot.key")).isRegularFile();
+        try (Stream<Path> lib = Files.list(home.resolve("lib"))) {
+            assertThat(lib.map(p -> p.getFileName().toString())).as("no recording left behind")
+                    .noneMatch(name -> name.contains(".recording."));
+        }
+
+        List<String> served = serveAndReadJvmArguments("aot-on");
+        assertThat(served).contains("-XX:AOTCache=" + cache);
+
+        // a rebuilt or replaced jar: the cache no longer belongs to it and is not used
+        Path jar = home.resolve("lib/floodgate.jar");
+        Files.setLastModifiedTime(jar, java.nio.file.attribute.FileTime.fromMillis(
+                Files.getLastModifiedTime(jar).toMillis() + 60_000));
+        assertThat(serveAndReadJvmArguments("aot-stale")).noneMatch(arg -> arg.startsWith("-XX:AOTCache"));
+    }
+
+    /**
+     * Serves from the distribution (no warm-up), and returns the arguments its JVM was started
+     * with once it listens; when it was given a cache, also that the JVM mapped it.
+     */
+    private static List<String> serveAndReadJvmArguments(String name) throws Exception {
+        Path log = temp.resolve(name + ".log");
+        ProcessBuilder builder = new ProcessBuilder(home.resolve("bin/floodgate").toString())
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        env(builder.environment(), Map.of("FLOODGATE_PORT", "0", "FLOODGATE_HOST", "127.0.0.1",
+                "FLOODGATE_DATA_DIR", temp.resolve(name).toString(), "FLOODGATE_ADMIN_TOKEN", ADMIN_TOKEN,
+                "FLOODGATE_WARMUP_SECONDS", "0"));
+        Process service = builder.start();
+        try {
+            awaitListening(service, log, Duration.ofSeconds(90));
+            List<String> arguments = List.of(service.toHandle().info().arguments().orElseThrow());
+            if (arguments.stream().anyMatch(arg -> arg.startsWith("-XX:AOTCache="))) {
+                Run info = run(new ProcessBuilder(home.resolve("jdk/bin/jcmd").toString(),
+                        String.valueOf(service.pid()), "VM.info"), Duration.ofSeconds(60));
+                assertThat(info.output()).as("the JVM mapped the cache").contains(AOT_MAPPED);
+            }
+            assertThat(Files.readString(log)).as("nothing said about the cache").doesNotContainIgnoringCase("aot");
+            service.toHandle().destroy();
+            assertThat(service.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(service.exitValue()).as(Files.readString(log)).isZero();
+            return arguments;
+        } finally {
+            service.destroyForcibly();
+        }
+    }
+
     /** The launcher's environment: no JAVA_HOME, a PATH without java, and {@code vars}. */
     private static void env(Map<String, String> env, Map<String, String> vars) {
         env.clear();
@@ -194,11 +253,15 @@ class DistributionIT {
 
     /** {@code bin/floodgate args} in the launcher's environment, to its end. */
     private static Run launch(Map<String, String> vars, String... args) throws Exception {
+        return launch(vars, Duration.ofSeconds(60), args);
+    }
+
+    private static Run launch(Map<String, String> vars, Duration timeout, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(home.resolve("bin/floodgate").toString()));
         command.addAll(List.of(args));
         ProcessBuilder builder = new ProcessBuilder(command);
         env(builder.environment(), vars);
-        return run(builder, Duration.ofSeconds(60));
+        return run(builder, timeout);
     }
 
     private static Run run(ProcessBuilder builder, Duration timeout) throws Exception {

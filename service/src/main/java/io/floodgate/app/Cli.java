@@ -24,6 +24,7 @@ import java.util.concurrent.Callable;
  * floodgate [serve]          the service ({@link Serve})
  * floodgate bench ...        the load generator: not in this jar (see {@link #BENCH_ELSEWHERE})
  * floodgate check-config     the configuration and its dependencies, without starting ({@link CheckConfig})
+ * floodgate train            the warm-up alone: the training run of the AOT cache ({@link Train})
  * floodgate completion       a bash/zsh completion script (picocli's {@link AutoComplete})
  * floodgate --help | --version
  * </pre>
@@ -79,14 +80,18 @@ final class Cli implements Callable<Integer> {
         bench.usageMessage().header("Drives a flash sale over HTTP and verifies it (bench --help).");
         cli.addSubcommand("bench", bench);
         cli.addSubcommand("check-config", new CheckConfig(env, Clock.systemUTC()));
+        cli.addSubcommand("train", new Train(env));
         cli.addSubcommand("completion", new Completion());
         cli.addSubcommand("help", new CommandLine.HelpCommand());
         return cli;
     }
 
-    /** Whether {@code args} start the service (nothing else logs as the service does). */
+    /**
+     * Whether {@code args} run the service's code as the service does, and log as it does: the
+     * service, and {@code train}, whose warm-up a cache is recorded from (nothing else does).
+     */
     static boolean serves(String[] args) {
-        return args.length == 0 || "serve".equals(args[0]);
+        return args.length == 0 || "serve".equals(args[0]) || "train".equals(args[0]);
     }
 
     @Override

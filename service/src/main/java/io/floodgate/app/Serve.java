@@ -40,8 +40,7 @@ final class Serve implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        SLF4JBridgeHandler.removeHandlersForRootLogger();
-        SLF4JBridgeHandler.install();
+        bridgeJavaUtilLogging();
 
         Config config;
         Floodgate floodgate;
@@ -94,6 +93,12 @@ final class Serve implements Callable<Integer> {
         }
         stopped.await();
         return 0;
+    }
+
+    /** Sends the libraries' java.util.logging (Helidon's among them) through the service's log. */
+    static void bridgeJavaUtilLogging() {
+        SLF4JBridgeHandler.removeHandlersForRootLogger();
+        SLF4JBridgeHandler.install();
     }
 
     /** Runs the warm-up, then lets readiness go by the dependencies, whatever the warm-up met. */

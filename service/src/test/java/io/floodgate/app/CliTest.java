@@ -26,7 +26,7 @@ class CliTest {
     Path dataDir;
 
     /** Runs the command line; returns exit status, standard output and standard error. */
-    private static Run run(Map<String, String> env, String... args) {
+    static Run run(Map<String, String> env, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int status = Cli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
@@ -34,7 +34,7 @@ class CliTest {
         return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
-    private record Run(int status, String out, String err) {
+    record Run(int status, String out, String err) {
         String all() {
             return out + err;
         }
@@ -60,7 +60,8 @@ class CliTest {
     void helpListsEveryCommand() {
         Run r = run(Map.of(), "--help");
         assertThat(r.status()).isZero();
-        assertThat(r.out()).contains("Usage: floodgate", "serve", "bench", "check-config", "completion", "--version");
+        assertThat(r.out()).contains("Usage: floodgate", "serve", "bench", "check-config", "train", "completion",
+                "--version");
     }
 
     @Test

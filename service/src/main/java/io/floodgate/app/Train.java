@@ -18,9 +18,9 @@ import java.util.function.Function;
  *
  * <p>It is the training run of the JDK's ahead-of-time cache: {@code bin/floodgate aot} runs it
  * under {@code -XX:AOTCacheOutput}, so that the cache holds the classes the service loads and links
- * and the method profiles of its hot paths (JEP 483, 515), and the build does that once per jar.
- * An instance served with the cache is listening sooner and compiles its hot paths sooner (issue
- * 16; docs/BENCHMARKS.md, "Warm at the first second").
+ * and the method profiles of its hot paths (JEP 483, 515). An instance served with the cache is
+ * listening in about half the time, and in the distributed mode opens its first sale closer to a
+ * warm instance (issue 16; docs/BENCHMARKS.md, "Warm at the first second").
  *
  * <p>Exit status: 0 the warm-up ran and cleaned up, 1 it met a problem (its line says which), 2 a
  * configuration error.

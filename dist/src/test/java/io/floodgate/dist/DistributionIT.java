@@ -69,8 +69,8 @@ class DistributionIT {
         }
         tools = Files.createDirectory(temp.resolve("tools"));
         // what the launcher runs: readlink and dirname always; for its ahead-of-time cache (aot)
-        // stat and cksum to tell what a cache was recorded for, and rm, mv, grep, tail
-        for (String tool : List.of("readlink", "dirname", "stat", "cksum", "rm", "mv", "grep", "tail")) {
+        // stat and cksum to tell what a cache was recorded for, and rm, mv, grep, tail, wc
+        for (String tool : List.of("readlink", "dirname", "stat", "cksum", "rm", "mv", "grep", "tail", "wc")) {
             Path real = Stream.of("/usr/bin", "/bin").map(d -> Path.of(d, tool)).filter(Files::isExecutable)
                     .findFirst().orElseThrow();
             Files.copy(real, tools.resolve(tool), StandardCopyOption.COPY_ATTRIBUTES);
@@ -188,7 +188,7 @@ class DistributionIT {
     @Test
     void recordsAnAheadOfTimeCacheAndServesWithItUntilTheJarChanges() throws Exception {
         Path cache = home.resolve("lib/floodgate.aot");
-        Run aot = launch(Map.of("FLOODGATE_WARMUP_SECONDS", "8"), Duration.ofMinutes(3), "aot");
+        Run aot = launch(Map.of("FLOODGATE_WARMUP_SECONDS", "20"), Duration.ofMinutes(3), "aot");
         assertThat(aot.status()).as(aot.output()).isZero();
         assertThat(aot.output()).contains("floodgate: trained: ", "floodgate: recorded " + cache);
         assertThat(cache).isRegularFile();
@@ -269,11 +269,18 @@ class DistributionIT {
         return run(builder, timeout);
     }
 
+    /** Runs to its end, at most {@code timeout}: past it, the process and its children are killed and the test fails. */
     private static Run run(ProcessBuilder builder, Duration timeout) throws Exception {
-        Process p = builder.redirectErrorStream(true).start();
-        byte[] out = p.getInputStream().readAllBytes();
-        assertThat(p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)).as("%s finished", builder.command()).isTrue();
-        return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+        Path out = Files.createTempFile(temp, "run-", ".out");
+        Process p = builder.redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        try {
+            assertThat(p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS))
+                    .as("%s finished within %s:%n%s", builder.command(), timeout, Files.readString(out)).isTrue();
+        } finally {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        }
+        return new Run(p.exitValue(), Files.readString(out));
     }
 
     private static String awaitListening(Process service, Path log, Duration timeout) throws Exception {

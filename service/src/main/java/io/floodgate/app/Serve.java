@@ -119,7 +119,7 @@ final class Serve implements Callable<Integer> {
      * A stop that came during the warm-up waits (boundedly) for its cleanup, so that the scratch
      * instance's keys, topics and group are deleted before the process exits.
      */
-    private static void awaitWarmUpCleanup(WarmUp warmUp) {
+    static void awaitWarmUpCleanup(WarmUp warmUp) {
         try {
             if (!warmUp.awaitCleanedUp(WARM_UP_CLEANUP_WAIT)) {
                 LOG.warn("the warm-up had not cleaned up after {} s; exiting without waiting longer (its scratch"

@@ -18,7 +18,7 @@ import java.util.function.Function;
  *
  * <p>It is the training run of the JDK's ahead-of-time cache: {@code bin/floodgate aot} runs it
  * under {@code -XX:AOTCacheOutput}, so that the cache holds the classes the service loads and links
- * and the method profiles of its hot paths (JEP 483, 515). An instance served with the cache is
+ * and the method profiles of its hot paths (JEP 483, 514, 515). An instance served with the cache is
  * listening in about half the time, and in the distributed mode opens its first sale closer to a
  * warm instance (issue 16; docs/BENCHMARKS.md, "Warm at the first second").
  *
@@ -64,9 +64,26 @@ final class Train implements Callable<Integer> {
             err.flush();
             return 2;
         }
+        WarmUp warmUp = warmUps.apply(config);
+        // SIGTERM or Ctrl-C (bin/floodgate aot passes them on): the warm-up is cut short and
+        // deletes its scratch keys, topics and group before the JVM exits, as serve's does
+        Thread hook = new Thread(() -> {
+            warmUp.cancel();
+            Serve.awaitWarmUpCleanup(warmUp);
+        }, "floodgate-train-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
         WarmUp.Report report;
-        try (WarmUp warmUp = warmUps.apply(config)) {
+        try {
             report = warmUp.run();
+            // a scratch instance that finished starting after the budget is cleaned up by the
+            // thread that started it: the process must not exit under it
+            Serve.awaitWarmUpCleanup(warmUp);
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running or has run: it waits for the cleanup itself
+            }
         }
         if (report.problem() != null || report.requests() == 0) {
             err.println("floodgate: the training run met a problem: "

@@ -9,6 +9,7 @@ import io.floodgate.core.port.OrderLog;
 import io.floodgate.core.port.OrderStore;
 import io.floodgate.direct.GroupCommitOrderLog;
 import io.floodgate.jdbc.JdbcStores;
+import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
@@ -49,6 +50,7 @@ public final class HelidonFloor {
     private static final byte[] UP = "{\"status\":\"UP\"}".getBytes(StandardCharsets.US_ASCII);
     /** The item bench/order.lua names for sold-out answers ({@code SKU=GONE}). */
     private static final String SOLD_OUT_SKU = "\"sku\":\"GONE\"";
+    private static final HeaderName IDEMPOTENCY_KEY = HeaderNames.create("Idempotency-Key");
     /** The item every other order is written for. */
     private static final String STOCKED = "BENCH";
     /** Nobody waits for an order whose caller stopped waiting: the floor has no ledger to tell. */
@@ -96,8 +98,12 @@ public final class HelidonFloor {
                                 return;
                             }
                             long now = System.currentTimeMillis();
-                            Order order = new Order(OrderIds.next(now), STOCKED, "floor-user", 1, OrderStatus.CONFIRMED,
-                                    Instant.ofEpochMilli(now), requestId, "floor-" + requestId);
+                            // the client's key, as Floodgate stores it (bench/order.lua's keys rise within
+                            // a connection, and so does where the store's unique index takes them), and a
+                            // user per key, as bench/order.lua sends
+                            String key = req.headers().first(IDEMPOTENCY_KEY).orElse(requestId);
+                            Order order = new Order(OrderIds.next(now), STOCKED, "u" + key, 1, OrderStatus.CONFIRMED,
+                                    Instant.ofEpochMilli(now), requestId, key);
                             if (log.append(order, Deadline.after(Duration.ofSeconds(5)), NO_LATE_FATE)
                                     instanceof OrderLog.AppendOutcome.Stored) {
                                 res.status(Status.CREATED_201);

@@ -67,11 +67,12 @@ measure() { # title, SKU and MODE for bench/order.lua (- for a GET), URL
   rate=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$out")
   refused=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' <<<"$out")
   statuses="${refused:-0} of $requests"
-  cpu=$(( (after - before) * tick_us / (requests > 0 ? requests : 1) ))
-  sys=$(( (sys_after - sys_before) * tick_us / (requests > 0 ? requests : 1) ))
+  # one decimal: a health check costs about 10 µs on a fast machine, where whole microseconds are 10% steps
+  cpu=$(awk -v t=$((after - before)) -v u="$tick_us" -v n="$requests" 'BEGIN { printf "%.1f", t * u / (n > 0 ? n : 1) }')
+  sys=$(awk -v t=$((sys_after - sys_before)) -v u="$tick_us" -v n="$requests" 'BEGIN { printf "%.1f", t * u / (n > 0 ? n : 1) }')
   if [ -z "$health_rate" ]; then health_rate=$rate; health_cpu=$cpu; fi
   awk -v t="$title" -v s="$statuses" -v r="$rate" -v hr="$health_rate" -v c="$cpu" -v k="$sys" -v hc="$health_cpu" \
-    'BEGIN { printf "| %s | %s | %.0f | %.2f | %d | %d | %.1fx |\n", t, s, r, r / hr, c, k, c / (hc > 0 ? hc : 1) }'
+    'BEGIN { printf "| %s | %s | %.0f | %.2f | %.1f | %.1f | %.2fx |\n", t, s, r, r / hr, c, k, c / (hc > 0 ? hc : 1) }'
 }
 warm() { # as measure, for a time (default 5 s) at 64 connections, not measured
   local envs=$1 url=$2 time=${3:-5s} script=()

@@ -3,6 +3,13 @@ package io.floodgate.app;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import javax.management.JMException;
@@ -21,6 +28,16 @@ import javax.management.ObjectName;
  * {@code jcmd PID Compiler.queue} prints), through the platform MBean server: no JDK API says
  * how many methods wait. On a JVM without that command, the JIT counts as idle once its total
  * compilation time has not grown for {@link #QUIET}.
+ *
+ * <p><b>A method compiled over and over is not work in hand.</b> With the ahead-of-time cache's
+ * method profiles (JEP 515), JDK 25.0.3 sometimes recompiles one hot method without end: after
+ * one uncommon trap, {@code Http1Connection.route} was compiled at tier 2, then tier 4, then tier
+ * 2 again, each new version replacing the last ("made not entrant: not used"), twice a second
+ * for 5 to more than 50 s (issue 16, docs/BENCHMARKS.md). Its queue was never empty for long,
+ * so the warm-up ran on for as long, and readiness came at 20-61 s instead of 8-17 s. So a
+ * method seen in {@value #CHURN_COMPILES} or more distinct compilations ({@link Churn}) no
+ * longer counts against idleness: a method's first life takes two (tier 3, then tier 4), a
+ * deoptimisation or two a few more, and anything new still counts.
  */
 final class JitQueue {
 
@@ -28,13 +45,17 @@ final class JitQueue {
     private static final Duration POLL = Duration.ofMillis(50);
     /** Without the diagnostic command: no compilation finished for this long means idle. */
     static final Duration QUIET = Duration.ofMillis(500);
+    /** Distinct compilations of one method after which it counts as churn, not work in hand. */
+    static final int CHURN_COMPILES = 6;
 
     private final BooleanSupplier idle;
     private final boolean readsTheQueues;
+    private final Churn churn;
 
-    private JitQueue(BooleanSupplier idle, boolean readsTheQueues) {
+    private JitQueue(BooleanSupplier idle, boolean readsTheQueues, Churn churn) {
         this.idle = idle;
         this.readsTheQueues = readsTheQueues;
+        this.churn = churn;
     }
 
     /** Whether it reads HotSpot's queues (else it goes by the compilation time, or says idle). */
@@ -44,7 +65,7 @@ final class JitQueue {
 
     /** Compilers whose idleness {@code idle} tells (a test's stand-in). */
     static JitQueue of(BooleanSupplier idle) {
-        return new JitQueue(idle, false);
+        return new JitQueue(idle, false, null);
     }
 
     /** The running JVM's compilers. */
@@ -56,20 +77,21 @@ final class JitQueue {
                 Object[] noArguments = {null};
                 String[] signature = {String[].class.getName()};
                 server.invoke(command, "compilerQueue", noArguments, signature); // refused here, not later
+                Churn churn = new Churn();
                 return new JitQueue(() -> {
                     try {
-                        return isIdle((String) server.invoke(command, "compilerQueue", noArguments, signature));
+                        return churn.idle((String) server.invoke(command, "compilerQueue", noArguments, signature));
                     } catch (JMException | RuntimeException e) {
                         return true; // cannot tell: do not hold readiness back for it
                     }
-                }, true);
+                }, true, churn);
             }
         } catch (JMException | RuntimeException e) {
             // no such command on this JVM: fall back to the compilation time
         }
         CompilationMXBean compilation = ManagementFactory.getCompilationMXBean();
         if (compilation == null || !compilation.isCompilationTimeMonitoringSupported()) {
-            return new JitQueue(() -> true, false);
+            return new JitQueue(() -> true, false, null);
         }
         long[] last = {compilation.getTotalCompilationTime(), System.nanoTime()};
         return new JitQueue(() -> {
@@ -81,7 +103,7 @@ final class JitQueue {
                 return false;
             }
             return now - last[1] >= QUIET.toNanos();
-        }, false);
+        }, false, null);
     }
 
     /**
@@ -92,6 +114,12 @@ final class JitQueue {
      * readiness back.
      */
     static boolean isIdle(String queue) {
+        return entries(queue).isEmpty();
+    }
+
+    /** The lines of {@code Compiler.queue}'s output that name a compilation running or queued. */
+    private static List<String> entries(String queue) {
+        List<String> entries = new ArrayList<>();
         String section = "";
         for (String line : queue.split("\n")) {
             String text = line.strip();
@@ -101,10 +129,20 @@ final class JitQueue {
             if (text.startsWith("Current compiles:") || text.endsWith("compile queue:")) {
                 section = text;
             } else if (!section.isEmpty() && !text.equals("Empty")) {
-                return false;
+                entries.add(text);
             }
         }
-        return true;
+        return entries;
+    }
+
+    /** The method of the last look's compilation that counted as work, for a debug line ("" if none or unknown). */
+    String lastWork() {
+        return churn == null ? "" : churn.lastWork();
+    }
+
+    /** The methods compiled so often that their compilations no longer count (at most a few named). */
+    List<String> churning() {
+        return churn == null ? List.of() : churn.churning();
     }
 
     /** Whether the compilers are idle now: nothing compiling, nothing queued. */
@@ -130,5 +168,77 @@ final class JitQueue {
             TimeUnit.NANOSECONDS.sleep(Math.min(left, POLL.toNanos()));
         }
         return false;
+    }
+
+    /**
+     * Reads {@code Compiler.queue}'s output as {@link #isIdle} does, and remembers the distinct
+     * compilations (by compile id) it has seen of each method: a method seen in
+     * {@value #CHURN_COMPILES} or more is churning, and its entries are passed over. An entry it
+     * cannot read (no compile id, no {@code ::} method name) counts as work. Bounded: it tracks
+     * {@value #TRACKED_METHODS} methods at most (a warm-up compiles a few thousand), and past that
+     * counts every untracked method's entries as work. Synchronized: the warm-up looks from its
+     * watching thread while the traffic runs, then from its own.
+     */
+    static final class Churn {
+        static final int TRACKED_METHODS = 50_000;
+        private static final int NAMED = 3;
+
+        private final Map<String, Set<Long>> compilesByMethod = new HashMap<>();
+        private final Set<String> churning = new LinkedHashSet<>();
+        private String lastWork = "";
+
+        /** Whether nothing but churn is compiling or queued in {@code queue}. */
+        synchronized boolean idle(String queue) {
+            List<String> methods = new ArrayList<>();
+            for (String entry : entries(queue)) {
+                long id = -1;
+                String method = null;
+                for (String token : entry.split("\\s+")) {
+                    if (id < 0 && !token.isEmpty() && token.length() < 19 && token.chars().allMatch(Character::isDigit)) {
+                        id = Long.parseLong(token);
+                    } else if (method == null && token.contains("::")) {
+                        method = token;
+                    }
+                }
+                if (id < 0 || method == null) {
+                    lastWork = entry;
+                    return false;
+                }
+                count(method, id);
+                methods.add(method);
+            }
+            // judged after the whole look is counted: its own compilations count towards the churn
+            for (String method : methods) {
+                Set<Long> ids = compilesByMethod.get(method);
+                if (ids == null || ids.size() < CHURN_COMPILES) {
+                    lastWork = method;
+                    return false;
+                }
+                churning.add(method);
+            }
+            return true;
+        }
+
+        private void count(String method, long id) {
+            Set<Long> ids = compilesByMethod.get(method);
+            if (ids == null) {
+                if (compilesByMethod.size() >= TRACKED_METHODS) {
+                    return;
+                }
+                ids = new HashSet<>();
+                compilesByMethod.put(method, ids);
+            }
+            if (ids.size() < CHURN_COMPILES) {
+                ids.add(id);
+            }
+        }
+
+        synchronized String lastWork() {
+            return lastWork;
+        }
+
+        synchronized List<String> churning() {
+            return churning.stream().limit(NAMED).toList();
+        }
     }
 }

@@ -462,14 +462,17 @@ final class WarmUp implements AutoCloseable {
             idle += window[slot] ? 1 : 0;
             if (polls % QUIET_WINDOW == 0 && LOG.isDebugEnabled()) {
                 long now = requests.sum();
-                LOG.debug("warm-up: {} requests in the last two seconds; the JIT idle at {} of {} looks", now - lastRequests,
-                        idle, QUIET_WINDOW);
+                LOG.debug("warm-up: {} requests in the last two seconds; the JIT idle at {} of {} looks (last at work on {})",
+                        now - lastRequests, idle, QUIET_WINDOW, jit.lastWork());
                 lastRequests = now;
             }
             long ran = System.nanoTime() - begin;
             if (ran >= MIN_TRAFFIC.toNanos() && polls >= QUIET_WINDOW && 4 * idle >= 3 * QUIET_WINDOW) {
                 enough = true;
-                return "the JIT quiet after " + TimeUnit.NANOSECONDS.toMillis(ran) + " ms of traffic";
+                List<String> churning = jit.churning();
+                return "the JIT quiet after " + TimeUnit.NANOSECONDS.toMillis(ran) + " ms of traffic"
+                        + (churning.isEmpty() ? "" : " (passing over what it compiled again and again: "
+                        + String.join(", ", churning) + ")");
             }
         }
         return cancelled ? "cancelled" : "the budget";

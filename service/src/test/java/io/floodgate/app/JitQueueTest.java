@@ -72,4 +72,46 @@ class JitQueueTest {
         assertThat(Duration.ofNanos(System.nanoTime() - begin)).as("a stop ends the wait at once, not at its limit")
                 .isLessThan(Duration.ofMinutes(1));
     }
+
+    /** One look at the queues: {@code route} compiling with the given id, a tier-2 compile of it queued. */
+    private static String routeCompiling(int id) {
+        return "Current compiles: \n"
+                + "C2 CompilerThread0  " + id + "   !   4       io.helidon.webserver.http1.Http1Connection::route (598 bytes)\n\n"
+                + "C1 compile queue:\n"
+                + (id + 1) + "   !   2       io.helidon.webserver.http1.Http1Connection::route (598 bytes)\n\n"
+                + "C2 compile queue:\nEmpty\n\n";
+    }
+
+    @Test
+    void aMethodCompiledAgainAndAgainStopsCountingAsWorkAndAnythingElseStillCounts() {
+        JitQueue.Churn churn = new JitQueue.Churn();
+        // the same compilations seen in many looks are two compilations, not churn
+        for (int look = 0; look < 50; look++) {
+            assertThat(churn.idle(routeCompiling(100))).as("look %d", look).isFalse();
+        }
+        assertThat(churn.churning()).isEmpty();
+        // tier 4, tier 2, tier 4, ...: the recompile cycle seen with the AOT cache's profiles (issue 16)
+        assertThat(churn.idle(routeCompiling(200))).isFalse();
+        assertThat(churn.idle(routeCompiling(300))).as("the sixth distinct compilation").isTrue();
+        assertThat(churn.churning()).containsExactly("io.helidon.webserver.http1.Http1Connection::route");
+        assertThat(churn.idle(IDLE)).isTrue();
+
+        String withNewWork = routeCompiling(400).replace("C2 compile queue:\nEmpty",
+                "C2 compile queue:\n1460       4       io.floodgate.http.OrderRoutes::place (612 bytes)");
+        assertThat(churn.idle(withNewWork)).as("another method queued is work in hand").isFalse();
+        assertThat(churn.idle("Current compiles: \nC2 CompilerThread0 something unreadable\n"))
+                .as("an entry it cannot read counts as work").isFalse();
+    }
+
+    @Test
+    void churnIsTrackedForABoundedNumberOfMethods() {
+        JitQueue.Churn churn = new JitQueue.Churn();
+        for (int m = 0; m < JitQueue.Churn.TRACKED_METHODS; m++) {
+            churn.idle("C2 compile queue:\n" + m + "       4       a.B::m" + m + " (5 bytes)\n");
+        }
+        String untracked = "C2 compile queue:\n%d       4       a.B::beyond (5 bytes)\n";
+        for (int id = 0; id < 2 * JitQueue.CHURN_COMPILES; id++) {
+            assertThat(churn.idle(untracked.formatted(1_000_000 + id))).as("a method past the cap counts as work").isFalse();
+        }
+    }
 }

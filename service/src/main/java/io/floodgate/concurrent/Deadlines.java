@@ -21,8 +21,14 @@ import java.util.concurrent.locks.LockSupport;
  * scheduler's thread. One timed park per order cost about 13 µs of CPU per durable order
  * (74 µs against 61 µs, issue 14), most of it in the kernel, for a deadline that almost never
  * passes: the group commit answers in milliseconds, the deadline is seconds away. Here a waiter
- * costs a set insertion and a removal, and the watch thread wakes every tick whatever the number
- * of waiters.
+ * costs a set insertion and a removal, and the watch thread wakes every tick while anyone waits.
+ *
+ * <p>While nobody waits, the watch thread parks without a timeout (an idle instance, or a flood
+ * of refusals, which wait on nothing: ticking regardless cost some 1,100 futex calls a second
+ * beside a sold-out flood). A Dekker-style pair of volatile writes keeps the first new waiter
+ * from being missed: the watch thread says it is {@code idle} and then looks at the set again;
+ * a waiter adds itself to the set and then reads {@code idle}, and unparks the watch thread if
+ * set. Whichever order the two run in, one of them sees the other's write.
  *
  * <p>Memory ordering: {@code due} is volatile and set before the unpark, so a woken waiter that
  * reads it true is past its deadline; one woken for another reason (its result came, or a
@@ -39,6 +45,8 @@ public final class Deadlines {
     private final String threadName;
     private final Set<Watch> watched = ConcurrentHashMap.newKeySet();
     private volatile Thread sweeper;
+    /** The watch thread is parked, or about to park, until a waiter comes. */
+    private volatile boolean idle;
 
     Deadlines(Duration tick, String threadName) {
         this.tickNanos = tick.toNanos();
@@ -52,8 +60,11 @@ public final class Deadlines {
     public Watch watch(long deadlineNanos, Thread thread) {
         Watch watch = new Watch(deadlineNanos, thread);
         watched.add(watch);
-        if (sweeper == null) {
+        Thread watching = sweeper;
+        if (watching == null) {
             start();
+        } else if (idle) {
+            LockSupport.unpark(watching);
         }
         return watch;
     }
@@ -92,6 +103,13 @@ public final class Deadlines {
 
     private void sweepLoop() {
         while (true) {
+            if (watched.isEmpty()) {
+                idle = true;
+                if (watched.isEmpty()) { // looked at again after saying so: see the class comment
+                    LockSupport.park(this);
+                }
+                idle = false;
+            }
             LockSupport.parkNanos(this, tickNanos);
             try {
                 sweep(System.nanoTime());
@@ -115,6 +133,11 @@ public final class Deadlines {
     /** Threads watched now (for tests). */
     int watching() {
         return watched.size();
+    }
+
+    /** The watch thread, once started (for tests). */
+    Thread watchThread() {
+        return sweeper;
     }
 
     /** One thread's deadline; close it when the wait ends, however it ends. */

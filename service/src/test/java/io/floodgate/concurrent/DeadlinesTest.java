@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.concurrent.locks.LockSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** The shared deadline watch: a watch is due exactly from its deadline, wakes its thread, and is gone once closed. */
 class DeadlinesTest {
@@ -108,5 +109,32 @@ class DeadlinesTest {
             assertThat(threads.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS)).as("every getter woke").isTrue();
         }
         assertThat(got.get()).isEqualTo(n);
+    }
+
+    @Test
+    void anIdleWatchThreadParksUntilAWaiterComesAndNoWaiterIsMissed() throws Exception {
+        long seed = io.floodgate.testing.Seeds.seed("deadlines.idle.seed");
+        java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+        Deadlines ticking = new Deadlines(Duration.ofMillis(1), "deadlines-idle-test");
+        for (int round = 0; round < 400; round++) {
+            Thread watchThread = ticking.watchThread();
+            if (watchThread != null && random.nextBoolean()) {
+                // nobody waits: the watch thread parks without a timeout (no tick)
+                await().atMost(Duration.ofSeconds(30)).until(() -> watchThread.getState() == Thread.State.WAITING);
+            } else if (random.nextBoolean()) {
+                Thread.onSpinWait(); // or come while it is on its way to park, or ticking
+            }
+            long deadline = System.nanoTime() + random.nextLong(0, Duration.ofMillis(2).toNanos());
+            Thread waiter = Thread.ofVirtual().start(() -> {
+                try (Deadlines.Watch watch = ticking.watch(deadline, Thread.currentThread())) {
+                    while (!watch.due()) {
+                        LockSupport.park();
+                    }
+                }
+            });
+            assertThat(waiter.join(Duration.ofSeconds(30)))
+                    .as("round %d: the waiter was woken at its deadline (seed %d)", round, seed).isTrue();
+        }
+        assertThat(ticking.watching()).isZero();
     }
 }

@@ -12,6 +12,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import javax.management.JMException;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
@@ -36,8 +38,9 @@ import javax.management.ObjectName;
  * for 5 to more than 50 s (issue 16, docs/BENCHMARKS.md). Its queue was never empty for long,
  * so the warm-up ran on for as long, and readiness came at 20-61 s instead of 8-17 s. So a
  * method seen in {@value #CHURN_COMPILES} or more distinct compilations ({@link Churn}) no
- * longer counts against idleness: a method's first life takes two (tier 3, then tier 4), a
- * deoptimisation or two a few more, and anything new still counts.
+ * longer counts against idleness: a method's first life takes two or three (tier 3, or tier 2
+ * while C2 is busy, then tier 4), a deoptimisation or two a few more, and anything new still
+ * counts.
  */
 final class JitQueue {
 
@@ -135,7 +138,7 @@ final class JitQueue {
         return entries;
     }
 
-    /** The method of the last look's compilation that counted as work, for a debug line ("" if none or unknown). */
+    /** The method of the last look's compilation that counted as work, for a debug line ("" if none, or not known). */
     String lastWork() {
         return churn == null ? "" : churn.lastWork();
     }
@@ -145,7 +148,7 @@ final class JitQueue {
         return churn == null ? List.of() : churn.churning();
     }
 
-    /** Whether the compilers are idle now: nothing compiling, nothing queued. */
+    /** Whether the compilers are idle now: nothing compiling, nothing queued, but for churn ({@link Churn}). */
     boolean idleNow() {
         return idle.getAsBoolean();
     }
@@ -173,15 +176,20 @@ final class JitQueue {
     /**
      * Reads {@code Compiler.queue}'s output as {@link #isIdle} does, and remembers the distinct
      * compilations (by compile id) it has seen of each method: a method seen in
-     * {@value #CHURN_COMPILES} or more is churning, and its entries are passed over. An entry it
-     * cannot read (no compile id, no {@code ::} method name) counts as work. Bounded: it tracks
-     * {@value #TRACKED_METHODS} methods at most (a warm-up compiles a few thousand), and past that
-     * counts every untracked method's entries as work. Synchronized: the warm-up looks from its
-     * watching thread while the traffic runs, then from its own.
+     * {@value #CHURN_COMPILES} or more is churning, and its entries are passed over. A method is
+     * its name and its size in bytecodes ({@code Compiler.queue} prints no signature, and the size
+     * tells most overloads apart), and its on-stack replacements ({@code %}) count apart from its
+     * ordinary compilations. An entry it cannot read (no compile id, no {@code ::} method name)
+     * counts as work. Bounded: it tracks {@value #TRACKED_METHODS} methods at most (a warm-up
+     * compiles a few thousand), and past that counts every untracked method's entries as work; the
+     * warm-up drops it when it is done. Synchronized: cheap at a look every 50 ms, and safe
+     * whichever thread looks.
      */
     static final class Churn {
-        static final int TRACKED_METHODS = 50_000;
+        static final int TRACKED_METHODS = 20_000;
         private static final int NAMED = 3;
+        /** A compile id, with the compiler's name glued in front under {@code -XX:+CIPrintCompilerName}. */
+        private static final Pattern ID = Pattern.compile("(?:C\\d:)?(\\d{1,18})");
 
         private final Map<String, Set<Long>> compilesByMethod = new HashMap<>();
         private final Set<String> churning = new LinkedHashSet<>();
@@ -191,20 +199,11 @@ final class JitQueue {
         synchronized boolean idle(String queue) {
             List<String> methods = new ArrayList<>();
             for (String entry : entries(queue)) {
-                long id = -1;
-                String method = null;
-                for (String token : entry.split("\\s+")) {
-                    if (id < 0 && !token.isEmpty() && token.length() < 19 && token.chars().allMatch(Character::isDigit)) {
-                        id = Long.parseLong(token);
-                    } else if (method == null && token.contains("::")) {
-                        method = token;
-                    }
-                }
-                if (id < 0 || method == null) {
-                    lastWork = entry;
+                String method = method(entry);
+                if (method == null) {
+                    lastWork = entry.length() <= 200 ? entry : entry.substring(0, 200);
                     return false;
                 }
-                count(method, id);
                 methods.add(method);
             }
             // judged after the whole look is counted: its own compilations count towards the churn
@@ -216,23 +215,44 @@ final class JitQueue {
                 }
                 churning.add(method);
             }
+            lastWork = "";
             return true;
         }
 
-        private void count(String method, long id) {
-            Set<Long> ids = compilesByMethod.get(method);
-            if (ids == null) {
-                if (compilesByMethod.size() >= TRACKED_METHODS) {
-                    return;
+        /** The entry's method (name, size, OSR or not), its compilation counted; null if unreadable. */
+        private String method(String entry) {
+            long id = -1;
+            String name = null;
+            String size = "";
+            boolean osr = false;
+            for (String token : entry.split("\\s+")) {
+                Matcher digits = ID.matcher(token);
+                if (id < 0 && name == null && digits.matches()) {
+                    id = Long.parseLong(digits.group(1));
+                } else if (name == null && token.equals("%")) {
+                    osr = true;
+                } else if (name == null && token.contains("::")) {
+                    name = token;
+                } else if (name != null && size.isEmpty() && token.startsWith("(")) {
+                    size = " " + token + " bytes)";
                 }
+            }
+            if (id < 0 || name == null) {
+                return null;
+            }
+            String method = name + size + (osr ? " OSR" : "");
+            Set<Long> ids = compilesByMethod.get(method);
+            if (ids == null && compilesByMethod.size() < TRACKED_METHODS) {
                 ids = new HashSet<>();
                 compilesByMethod.put(method, ids);
             }
-            if (ids.size() < CHURN_COMPILES) {
+            if (ids != null && ids.size() < CHURN_COMPILES) {
                 ids.add(id);
             }
+            return method;
         }
 
+        /** The method of the last look's compilation that counted as work ("" after an idle look). */
         synchronized String lastWork() {
             return lastWork;
         }

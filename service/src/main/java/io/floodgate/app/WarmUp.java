@@ -82,7 +82,8 @@ import java.util.regex.Pattern;
  *
  * <p><b>Until the JIT is quiet.</b> The traffic runs until the JIT has compiled what it makes
  * hot: it stops once three quarters of two seconds' looks at the compilers' queues find nothing
- * to do ({@link #untilTheJitIsQuiet}, {@link JitQueue}), after {@link #MIN_TRAFFIC} at least and
+ * to do but churn, a method compiled again and again ({@link #untilTheJitIsQuiet},
+ * {@link JitQueue}), after {@link #MIN_TRAFFIC} at least and
  * within the budget at most. Then, once the scratch instance is closed, the warm-up waits
  * ({@link #SETTLE_LIMIT} at most) for what is still queued. A fixed time was either too short or
  * too long: on the 2-core machine the JIT went quiet after 8-14 s of the embedded mode's traffic,
@@ -137,7 +138,8 @@ final class WarmUp implements AutoCloseable {
      * and how much of it the scratch instance's start took (null: it did not start in time), the
      * scratch resources' name, what went wrong (null: nothing), what was cleaned up, why the
      * traffic ended (the JIT quiet, the budget, a cancel), and how long the warm-up then waited
-     * for the JIT's queues to empty (null: it did not wait) and whether they did.
+     * for the JIT to have nothing but churn left ({@link JitQueue}; null: it did not wait) and
+     * whether it came to that.
      */
     record Report(long requests, Map<Integer, Long> byStatus, Duration took, Duration start, String scratchName,
                   String problem, String cleanup, String trafficEnded, Duration settle, boolean jitIdle) {
@@ -330,6 +332,8 @@ final class WarmUp implements AutoCloseable {
             report = new Report(requests.sum(), Map.copyOf(byStatus), took, startTook, name, problem, cleanup,
                     trafficEnded, settle, jitIdle);
             logReport(report, scratch);
+            jit = null; // its count of compilations is of no use now, and serve's shutdown hook keeps this object
+
         }
         return report;
     }
@@ -363,7 +367,7 @@ final class WarmUp implements AutoCloseable {
                 report.start() == null ? "-" : report.start().toMillis() + " ms",
                 report.byStatus(), cancelled ? ", cut short" : "", report.problem() == null ? "" : "; " + report.problem(),
                 report.trafficEnded(), report.cleanup(), report.settle() == null ? "no wait for the JIT"
-                        : (report.jitIdle() ? "the JIT's queues empty after " : "the JIT still busy after ")
+                        : (report.jitIdle() ? "the JIT idle after " : "the JIT still busy after ")
                         + report.settle().toMillis() + " ms");
     }
 
@@ -433,7 +437,7 @@ final class WarmUp implements AutoCloseable {
     /**
      * Watches the JIT while the lanes run, and stops them once it has gone quiet: after
      * {@link #MIN_TRAFFIC}, when at least three quarters of the last two seconds' looks at its
-     * queues ({@link JitQueue}, every 50 ms) found nothing compiling and nothing queued (half of
+     * queues ({@link JitQueue}, every 50 ms) found nothing compiling and nothing queued but churn (half of
      * one second, tried first, ended an embedded warm-up after 5.5 s, in a lull). Until then the
      * traffic is still making the JIT compile what a sale will run; after, more of it would only
      * delay ready. Measured on the 2-core machine (docs/BENCHMARKS.md), the JIT went quiet after
@@ -462,8 +466,9 @@ final class WarmUp implements AutoCloseable {
             idle += window[slot] ? 1 : 0;
             if (polls % QUIET_WINDOW == 0 && LOG.isDebugEnabled()) {
                 long now = requests.sum();
-                LOG.debug("warm-up: {} requests in the last two seconds; the JIT idle at {} of {} looks (last at work on {})",
-                        now - lastRequests, idle, QUIET_WINDOW, jit.lastWork());
+                String lastWork = jit.lastWork();
+                LOG.debug("warm-up: {} requests in the last two seconds; the JIT idle at {} of {} looks{}", now - lastRequests,
+                        idle, QUIET_WINDOW, lastWork.isEmpty() ? "" : " (last at work on " + lastWork + ")");
                 lastRequests = now;
             }
             long ran = System.nanoTime() - begin;

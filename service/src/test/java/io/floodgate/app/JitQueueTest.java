@@ -93,7 +93,7 @@ class JitQueueTest {
         // tier 4, tier 2, tier 4, ...: the recompile cycle seen with the AOT cache's profiles (issue 16)
         assertThat(churn.idle(routeCompiling(200))).isFalse();
         assertThat(churn.idle(routeCompiling(300))).as("the sixth distinct compilation").isTrue();
-        assertThat(churn.churning()).containsExactly("io.helidon.webserver.http1.Http1Connection::route");
+        assertThat(churn.churning()).containsExactly("io.helidon.webserver.http1.Http1Connection::route (598 bytes)");
         assertThat(churn.idle(IDLE)).isTrue();
 
         String withNewWork = routeCompiling(400).replace("C2 compile queue:\nEmpty",
@@ -113,5 +113,39 @@ class JitQueueTest {
         for (int id = 0; id < 2 * JitQueue.CHURN_COMPILES; id++) {
             assertThat(churn.idle(untracked.formatted(1_000_000 + id))).as("a method past the cap counts as work").isFalse();
         }
+    }
+
+    @Test
+    void overloadsAndOnStackReplacementsCountApartAndAnIdleLookForgetsTheLastWork() {
+        JitQueue.Churn churn = new JitQueue.Churn();
+        // five compilations of StringBuilder::append, of three different sizes, and three OSRs of a loop
+        String[] looks = {
+                "C2 compile queue:\n11       4       java.lang.StringBuilder::append (8 bytes)\n",
+                "C2 compile queue:\n12       4       java.lang.StringBuilder::append (8 bytes)\n",
+                "C2 compile queue:\n13       4       java.lang.StringBuilder::append (15 bytes)\n",
+                "C2 compile queue:\n14       4       java.lang.StringBuilder::append (15 bytes)\n",
+                "C2 compile queue:\n15       4       java.lang.StringBuilder::append (22 bytes)\n",
+                "C1 compile queue:\n16 %     3       io.floodgate.app.WarmUp::drive @ 42 (310 bytes)\n",
+                "C2 compile queue:\n17 %     4       io.floodgate.app.WarmUp::drive @ 42 (310 bytes)\n",
+                "C2 compile queue:\n18       4       io.floodgate.app.WarmUp::drive (310 bytes)\n",
+        };
+        for (String look : looks) {
+            assertThat(churn.idle(look)).as(look).isFalse();
+        }
+        assertThat(churn.churning()).isEmpty();
+        assertThat(churn.lastWork()).isEqualTo("io.floodgate.app.WarmUp::drive (310 bytes)");
+        assertThat(churn.idle(IDLE)).isTrue();
+        assertThat(churn.lastWork()).as("an idle look has no work to name").isEmpty();
+    }
+
+    @Test
+    void aCompileIdPrintedWithItsCompilersNameIsReadAsTheId() {
+        JitQueue.Churn churn = new JitQueue.Churn();
+        for (int id = 1460; id < 1460 + JitQueue.CHURN_COMPILES - 1; id++) {
+            // -XX:+CIPrintCompilerName glues the compiler's name to ids of four digits
+            assertThat(churn.idle("C2 compile queue:\nC2:" + id + "   4       java.lang.String::hashCode (60 bytes)\n")).isFalse();
+        }
+        assertThat(churn.idle("C2 compile queue:\nC2:9999   4       java.lang.String::hashCode (60 bytes)\n"))
+                .as("the sixth distinct id, not the tier (4) read six times").isTrue();
     }
 }

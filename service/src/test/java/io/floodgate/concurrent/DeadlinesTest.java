@@ -1,8 +1,10 @@
 package io.floodgate.concurrent;
 
+import io.floodgate.testing.Seeds;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.SplittableRandom;
 import java.util.concurrent.locks.LockSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -111,18 +113,25 @@ class DeadlinesTest {
         assertThat(got.get()).isEqualTo(n);
     }
 
+    /**
+     * The seed chooses, per round, whether the waiter comes once the watch thread is parked
+     * untimed, or at once (while it ticks, counts empty ticks, or is on its way to park), and the
+     * deadline; not the threads' interleaving, which is the machine's.
+     */
     @Test
     void anIdleWatchThreadParksUntilAWaiterComesAndNoWaiterIsMissed() throws Exception {
-        long seed = io.floodgate.testing.Seeds.seed("deadlines.idle.seed");
-        java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
-        Deadlines ticking = new Deadlines(Duration.ofMillis(1), "deadlines-idle-test");
+        long seed = Seeds.seed("deadlines.idle.seed");
+        SplittableRandom random = new SplittableRandom(seed);
+        Deadlines ticking = new Deadlines(Duration.ofNanos(Duration.ofMillis(1).toNanos() / Deadlines.IDLE_TICKS),
+                "deadlines-idle-test"); // idle after about a millisecond without waiters
         for (int round = 0; round < 400; round++) {
             Thread watchThread = ticking.watchThread();
             if (watchThread != null && random.nextBoolean()) {
                 // nobody waits: the watch thread parks without a timeout (no tick)
-                await().atMost(Duration.ofSeconds(30)).until(() -> watchThread.getState() == Thread.State.WAITING);
+                await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(1))
+                        .until(() -> watchThread.getState() == Thread.State.WAITING);
             } else if (random.nextBoolean()) {
-                Thread.onSpinWait(); // or come while it is on its way to park, or ticking
+                LockSupport.parkNanos(random.nextLong(0, Duration.ofMillis(2).toNanos())); // around the idle switch
             }
             long deadline = System.nanoTime() + random.nextLong(0, Duration.ofMillis(2).toNanos());
             Thread waiter = Thread.ofVirtual().start(() -> {

@@ -8,9 +8,14 @@
 # (io.floodgate.http.HelidonFloor, in the service's test classes) that reads the same order body
 # and writes the same sold-out answer with no edge, admission, auth, metrics or request scope, and
 # that writes an order through Floodgate's own group commit into its SQLite store and answers 201
-# (the floor of a durable order: no ledger, idempotency, JSON parsing or edge).
+# (the floor of a durable order: no ledger, idempotency, JSON parsing or edge); last the same three
+# answers on Netty directly (io.floodgate.http.NettyFloor: one event loop per core, the native
+# epoll transport), the alternative HTTP layer measured on the same work. NETTY lists its modes
+# (default "epoll"; "nio" for Java's transport, "epoll-vt" to answer each order from a virtual
+# thread of its own, as Floodgate's design would on Netty; empty to skip).
 #
 # Usage: scripts/bench-cost.sh [duration=10s] [connections=128] [threads=2]
+# FLOORS=only measures the floors alone (to compare HTTP layers in alternating runs).
 # Prints a Markdown table: answer, how many answers were not 2xx (wrk's count: a run meant to
 # refuse should show nearly all, one meant to accept nearly none), answers/s, the share of
 # /health/live's rate, CPU µs per answer, the part of it in the kernel (stime), and its ratio to
@@ -21,7 +26,11 @@ duration=${1:-10s}; connections=${2:-128}; threads=${3:-2}
 java=$(bin/find-java)
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 [ -f service/target/floodgate.jar ] || mvn -q -B package -DskipTests -Ddist.skip
-[ -f service/target/test-classes/io/floodgate/http/HelidonFloor.class ] || mvn -q -B test-compile -pl service
+[ -f service/target/test-classes/io/floodgate/http/NettyFloor.class ] || mvn -q -B test-compile -pl service
+# the test class path, made again when the pom changes (Netty's HTTP codec is a test dependency: only the floor uses it)
+[ service/target/test.classpath -nt service/pom.xml ] || mvn -q -B dependency:build-classpath -pl service \
+  -Dmdep.includeScope=test -Dmdep.outputFile=target/test.classpath
+netty=${NETTY-epoll}
 token=bench-token
 tick_us=$((1000000 / $(getconf CLK_TCK)))
 
@@ -43,10 +52,10 @@ item() { # sku stock
   curl -sf -X PUT "$base/api/v1/items/$1" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
     -d "{\"name\":\"$1\",\"stock\":$2,\"perUserLimit\":1000000}" >/dev/null
 }
-start_floor() {
-  data=$(mktemp -d); local log=$data/out
-  "$java" ${FLOODGATE_JAVA_OPTS:-} -cp service/target/test-classes:service/target/floodgate.jar \
-    io.floodgate.http.HelidonFloor 0 "$data/floor" >"$log" 2>&1 &
+start_floor() { # main class, arguments after the data folder
+  data=$(mktemp -d); local log=$data/out main=$1; shift
+  "$java" ${FLOODGATE_JAVA_OPTS:-} -cp "service/target/test-classes:service/target/floodgate.jar:$(cat service/target/test.classpath)" \
+    "$main" 0 "$data/floor" "$@" >"$log" 2>&1 &
   pid=$!
   for _ in $(seq 1 300); do grep -q "listening on" "$log" && break; sleep 0.1; done
   port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")
@@ -84,30 +93,38 @@ echo "scripts/bench-cost.sh $duration $connections $threads: $(nproc) cores, loa
 echo
 echo "| answer | not 2xx | answers/s | share of /health/live's rate | service CPU µs per answer | of which in the kernel | x /health/live |"
 echo "|---|---|---|---|---|---|---|"
-start
-warm - "$base/health/live"
-warm "SKU=BENCH" "$base"
-warm "SKU=GONE" "$base"
-warm "SKU=BENCH MODE=replay" "$base"
-warm "SKU=BENCH MODE=hot-user" "$base"
-measure "GET /health/live" - "$base/health/live"
-measure "new order (201)" "SKU=BENCH" "$base"
-measure "sold out (409)" "SKU=GONE" "$base"
-measure "replay (200, a key placed before)" "SKU=BENCH MODE=replay" "$base"
-measure "rate limited (429, one user)" "SKU=BENCH MODE=hot-user" "$base"
-stop
-# The 503s: an instance whose concurrency limit is 1, so nearly every order is turned away.
-health_rate_main=$health_rate health_cpu_main=$health_cpu
-start FLOODGATE_MAX_IN_FLIGHT=1 FLOODGATE_MIN_IN_FLIGHT=1
-warm "SKU=BENCH" "$base" 20s # a fresh JVM: as long as the first instance's warm-up in all
-health_rate=$health_rate_main health_cpu=$health_cpu_main
-measure "overloaded (503, limit 1)" "SKU=BENCH" "$base"
-stop
-# The floor: bare Helidon, warmed as the first instance was.
-start_floor
-warm - "$base/health/live"
-warm "SKU=GONE" "$base" 10s
-warm "SKU=BENCH" "$base" 10s
-measure "floor: bare Helidon, GET /health/live" - "$base/health/live"
-measure "floor: bare Helidon, order body read, 409 written" "SKU=GONE" "$base"
-measure "floor: bare Helidon, order written by the group commit to SQLite, 201" "SKU=BENCH" "$base"
+if [ "${FLOORS:-}" != only ]; then
+  start
+  warm - "$base/health/live"
+  warm "SKU=BENCH" "$base"
+  warm "SKU=GONE" "$base"
+  warm "SKU=BENCH MODE=replay" "$base"
+  warm "SKU=BENCH MODE=hot-user" "$base"
+  measure "GET /health/live" - "$base/health/live"
+  measure "new order (201)" "SKU=BENCH" "$base"
+  measure "sold out (409)" "SKU=GONE" "$base"
+  measure "replay (200, a key placed before)" "SKU=BENCH MODE=replay" "$base"
+  measure "rate limited (429, one user)" "SKU=BENCH MODE=hot-user" "$base"
+  stop
+  # The 503s: an instance whose concurrency limit is 1, so nearly every order is turned away.
+  health_rate_main=$health_rate health_cpu_main=$health_cpu
+  start FLOODGATE_MAX_IN_FLIGHT=1 FLOODGATE_MIN_IN_FLIGHT=1
+  warm "SKU=BENCH" "$base" 20s # a fresh JVM: as long as the first instance's warm-up in all
+  health_rate=$health_rate_main health_cpu=$health_cpu_main
+  measure "overloaded (503, limit 1)" "SKU=BENCH" "$base"
+  stop
+fi
+# The floors: bare Helidon, then Netty, each warmed as the first instance was.
+floor() { # name, main class, arguments
+  local name=$1; shift
+  start_floor "$@"
+  warm - "$base/health/live"
+  warm "SKU=GONE" "$base" 10s
+  warm "SKU=BENCH" "$base" 10s
+  measure "floor: $name, GET /health/live" - "$base/health/live"
+  measure "floor: $name, order body read, 409 written" "SKU=GONE" "$base"
+  measure "floor: $name, order written by the group commit to SQLite, 201" "SKU=BENCH" "$base"
+  stop
+}
+floor "bare Helidon" io.floodgate.http.HelidonFloor
+for mode in $netty; do floor "Netty ($mode)" io.floodgate.http.NettyFloor "$mode"; done

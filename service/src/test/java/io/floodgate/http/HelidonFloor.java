@@ -47,14 +47,14 @@ import java.util.UUID;
  */
 public final class HelidonFloor {
 
-    private static final byte[] UP = "{\"status\":\"UP\"}".getBytes(StandardCharsets.US_ASCII);
+    static final byte[] UP = "{\"status\":\"UP\"}".getBytes(StandardCharsets.US_ASCII);
     /** The item bench/order.lua names for sold-out answers ({@code SKU=GONE}). */
-    private static final String SOLD_OUT_SKU = "\"sku\":\"GONE\"";
+    static final String SOLD_OUT_SKU = "\"sku\":\"GONE\"";
     private static final HeaderName IDEMPOTENCY_KEY = HeaderNames.create("Idempotency-Key");
     /** The item every other order is written for. */
-    private static final String STOCKED = "BENCH";
+    static final String STOCKED = "BENCH";
     /** Nobody waits for an order whose caller stopped waiting: the floor has no ledger to tell. */
-    private static final OrderLog.LateFate NO_LATE_FATE = new OrderLog.LateFate() {
+    static final OrderLog.LateFate NO_LATE_FATE = new OrderLog.LateFate() {
         @Override
         public void stored(Order order) {
         }
@@ -70,9 +70,7 @@ public final class HelidonFloor {
     public static void main(String[] args) throws IOException {
         int port = args.length > 0 ? Integer.parseInt(args[0]) : 0;
         Path data = args.length > 1 ? Path.of(args[1]) : Files.createTempDirectory("floodgate-floor-");
-        OrderStore store = JdbcStores.embedded(data, Clock.systemUTC());
-        store.putItem(new ItemSpec(STOCKED, "Floor", ItemSpec.MAX_STOCK, 1_000_000, null, null));
-        GroupCommitOrderLog log = new GroupCommitOrderLog(store, 8_192, 512);
+        GroupCommitOrderLog log = durableLog(data);
         WebServer server = WebServer.builder()
                 .host("127.0.0.1")
                 .port(port)
@@ -118,15 +116,22 @@ public final class HelidonFloor {
         System.out.println("Helidon floor listening on http://127.0.0.1:" + server.port());
     }
 
+    /** Floodgate's group commit (its default queue and batch) into its SQLite store in {@code data}, with the stocked item. */
+    static GroupCommitOrderLog durableLog(Path data) {
+        OrderStore store = JdbcStores.embedded(data, Clock.systemUTC());
+        store.putItem(new ItemSpec(STOCKED, "Floor", ItemSpec.MAX_STOCK, 1_000_000, null, null));
+        return new GroupCommitOrderLog(store, 8_192, 512);
+    }
+
     /** An order's answer of the shape and size of Floodgate's 201 (the order view). */
-    private static byte[] placed(Order order) {
+    static byte[] placed(Order order) {
         return ("{\"orderId\":\"" + order.orderId() + "\",\"sku\":\"" + order.sku() + "\",\"userId\":\""
                 + order.userId() + "\",\"quantity\":1,\"status\":\"CONFIRMED\",\"createdAt\":\""
                 + order.createdAt() + "\",\"requestId\":\"" + order.requestId() + "\"}").getBytes(StandardCharsets.UTF_8);
     }
 
     /** The sold-out problem as Floodgate words it, with the given request id. */
-    private static byte[] soldOut(String requestId) {
+    static byte[] soldOut(String requestId) {
         return ("{\"type\":\"/problems/sold-out\",\"title\":\"Sold out\",\"status\":409,"
                 + "\"code\":\"SOLD_OUT\",\"detail\":\"item GONE has no stock left\",\"requestId\":\"" + requestId + "\"}")
                 .getBytes(StandardCharsets.UTF_8);

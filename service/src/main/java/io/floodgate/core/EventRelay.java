@@ -23,7 +23,10 @@ import java.util.function.LongConsumer;
  * transaction commits after a later one's. So the relay gives each committed event its position
  * ({@link OrderStore#stampEvents}), in one fenced transaction per batch, and readers follow the
  * positions up to the watermark the same transaction moves. An order's changes lock its row, so
- * its second change writes its event after the first committed: it is stamped after it.
+ * its second change writes its event after the first committed: it is stamped after it. A store
+ * whose write transactions run one at a time (the embedded SQLite store) gives each event its
+ * position as it is written, in commit order by construction, and visible as it commits: it has
+ * nothing to stamp, and the relay only publishes.
  *
  * <h2>Publishing: exactly once, resumed from what was published</h2>
  * With a publisher (Kafka), the leader publishes the stamped events in position order, in batches

@@ -2,15 +2,16 @@ package io.floodgate.jdbc;
 
 /** The few statements that differ between the SQL engines the store runs on. */
 enum Dialect {
-    // one writer at a time in SQLite (transactions begin IMMEDIATE): nothing to lock row by row
-    SQLITE("sqlite",
+    // one writer at a time in SQLite (transactions begin IMMEDIATE): nothing to lock row by row, and
+    // an event's position is given as it is written (see positionsAtCommit)
+    SQLITE("sqlite", true,
             " ON CONFLICT DO NOTHING",
             "INSERT INTO fences (name, token) VALUES (?, ?)"
                     + " ON CONFLICT (name) DO UPDATE SET token = max(token, excluded.token)",
             "", "", " ON CONFLICT DO NOTHING",
             "INSERT INTO event_marks (name, position) VALUES (?, ?)"
                     + " ON CONFLICT (name) DO UPDATE SET position = excluded.position"),
-    POSTGRESQL("postgresql",
+    POSTGRESQL("postgresql", false,
             " ON CONFLICT DO NOTHING",
             "INSERT INTO fences (name, token) VALUES (?, ?)"
                     + " ON CONFLICT (name) DO UPDATE SET token = GREATEST(fences.token, EXCLUDED.token)",
@@ -20,7 +21,7 @@ enum Dialect {
     // Not INSERT IGNORE: it also turns a foreign-key failure (an order naming an item that is not
     // there) into a warning, and the order would vanish from a batch that commits. In an
     // INSERT ... SELECT from orders, the no-op update names a column orders does not have.
-    MYSQL("mysql",
+    MYSQL("mysql", false,
             " ON DUPLICATE KEY UPDATE order_id = order_id",
             "INSERT INTO fences (name, token) VALUES (?, ?)"
                     + " ON DUPLICATE KEY UPDATE token = GREATEST(token, VALUES(token))",
@@ -59,6 +60,15 @@ enum Dialect {
     final String forUpdate;
     /** {@link #forUpdate}, passing over rows another transaction holds (claims by several instances at once). */
     final String forUpdateSkipLocked;
+    /**
+     * Whether an event is given its position as it is written, in the transaction of its change,
+     * rather than by the relay after the change committed ({@code OrderStore#stampEvents}). True
+     * where write transactions run one at a time (SQLite): the next position read inside one is
+     * then the next in commit order, every position a reader can see has committed, and nothing is
+     * written twice. Elsewhere transactions overlap, and a position given at the write could commit
+     * after a later one that a reader already passed.
+     */
+    final boolean positionsAtCommit;
     /** Writes the event of an order's change from the order's row as the change left it, unless written already. */
     final String insertEvent;
     /** {@link #insertEvent} for the order's first version only: the event of its creation. */
@@ -73,15 +83,23 @@ enum Dialect {
      *                 it is, without an error (and only that: every other failure still fails)
      * @param selectIfAbsent the same after an {@code INSERT ... SELECT ... FROM orders}
      */
-    Dialect(String migrations, String ifAbsent, String raiseFence, String forUpdate, String forUpdateSkipLocked,
-            String selectIfAbsent, String upsertMark) {
+    Dialect(String migrations, boolean positionsAtCommit, String ifAbsent, String raiseFence, String forUpdate,
+            String forUpdateSkipLocked, String selectIfAbsent, String upsertMark) {
         this.migrations = migrations;
+        this.positionsAtCommit = positionsAtCommit;
         this.forUpdate = forUpdate;
         this.forUpdateSkipLocked = forUpdateSkipLocked;
         this.lockItem = "SELECT 1 FROM items WHERE sku = ?" + forUpdate;
         this.upsertMark = upsertMark;
-        String event = "INSERT INTO order_events (event_id, type, at, change_request_id, " + ORDER_COLUMNS + ")"
-                + " SELECT CONCAT(order_id, '.', version), ?, ?, ?, " + ORDER_COLUMNS + " FROM orders WHERE order_id = ?";
+        // positions given at the write follow the highest one (events are never deleted, and the
+        // relay's watermark never passes the highest position it gave)
+        String event = positionsAtCommit
+                ? "INSERT INTO order_events (event_id, type, at, change_request_id, position, " + ORDER_COLUMNS + ")"
+                        + " SELECT CONCAT(order_id, '.', version), ?, ?, ?,"
+                        + " (SELECT COALESCE(MAX(position), 0) + 1 FROM order_events), " + ORDER_COLUMNS
+                        + " FROM orders WHERE order_id = ?"
+                : "INSERT INTO order_events (event_id, type, at, change_request_id, " + ORDER_COLUMNS + ")"
+                        + " SELECT CONCAT(order_id, '.', version), ?, ?, ?, " + ORDER_COLUMNS + " FROM orders WHERE order_id = ?";
         this.insertEvent = event + selectIfAbsent;
         this.insertCreatedEvent = event + " AND version = 1" + selectIfAbsent;
         this.insertDue = "INSERT INTO payment_due (order_id, due_at, state) SELECT order_id, due_at, 'D' FROM orders"

@@ -1038,16 +1038,55 @@ final class JdbcOrderStore implements OrderStore {
 
     @Override
     public int stampEvents(Lock.Fence fence, int max) {
+        // A read first: the fenced stamp is a write transaction (the fence's row, a commit that
+        // syncs), which an idle relay would otherwise make every pass, and which a store that gives
+        // positions at commit never needs. A relay that lost its lock and finds nothing to stamp
+        // learns so at its next stamp, or from its lease.
+        if (!anyUnstamped()) {
+            return 0;
+        }
         return inTransaction("stamp events under lock " + fence.lockName(), c -> {
             readCommitted(c);
             raiseFence(c, fence);
-            long next = Math.max(mark(c), maxPosition(c)) + 1;
-            int stamped = stamp(c, next, max);
-            if (stamped > 0) {
-                setMark(c, next + stamped - 1);
-            }
-            return stamped;
+            return stampNext(c, max);
         });
+    }
+
+    /** Stamps up to {@code max} events from above the highest position given, and moves the watermark past them. */
+    private int stampNext(Connection c, int max) throws SQLException {
+        long next = Math.max(mark(c), maxPosition(c)) + 1;
+        int stamped = stamp(c, next, max);
+        if (stamped > 0) {
+            setMark(c, next + stamped - 1);
+        }
+        return stamped;
+    }
+
+    /** Whether any committed event waits for its position, read on its own. */
+    boolean anyUnstamped() {
+        return read("look for unstamped events", this::anyUnstamped);
+    }
+
+    private boolean anyUnstamped(Connection c) throws SQLException {
+        try (PreparedStatement ps = prepare(c, "SELECT 1 FROM order_events WHERE position IS NULL LIMIT 1");
+             ResultSet rs = ps.executeQuery()) {
+            return rs.next();
+        }
+    }
+
+    /**
+     * Where positions are given at commit ({@link Dialect#positionsAtCommit}): positions for the
+     * events an earlier version left for its relay to stamp, before any change is written, so that
+     * they come before every new one, as they committed before it. Unfenced: run as the store opens,
+     * by the one process that holds its folder.
+     *
+     * @return how many were stamped
+     */
+    int stampLeftovers() {
+        if (!dialect.positionsAtCommit) {
+            return 0;
+        }
+        return inTransaction("stamp the events left unstamped", c -> stampNext(c, Integer.MAX_VALUE));
     }
 
     /** Gives up to {@code max} committed, unstamped events positions from {@code next} on, in the order they were written. */
@@ -1109,7 +1148,8 @@ final class JdbcOrderStore implements OrderStore {
 
     @Override
     public List<OrderEvent> events(long after, int limit) {
-        return read("read events", c -> events(c, after, mark(c), limit));
+        // positions given at commit: every one a reader sees has committed, in commit order
+        return read("read events", c -> events(c, after, dialect.positionsAtCommit ? Long.MAX_VALUE : mark(c), limit));
     }
 
     /** Stamped events in {@code (after, upTo]}, by position, at most {@code limit}. */

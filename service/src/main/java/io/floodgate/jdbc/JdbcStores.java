@@ -80,7 +80,19 @@ public final class JdbcStores {
             HikariDataSource ds = new HikariDataSource(config);
             migrate(ds, Dialect.SQLITE);
             LOG.info("embedded store at {}", dir.resolve(EMBEDDED_FILE));
-            return new JdbcOrderStore(ds, Dialect.SQLITE, clock, () -> releaseQuietly(lock));
+            JdbcOrderStore store = new JdbcOrderStore(ds, Dialect.SQLITE, clock, () -> releaseQuietly(lock));
+            int leftovers;
+            try {
+                leftovers = store.stampLeftovers();
+            } catch (RuntimeException e) {
+                store.close();
+                throw e;
+            }
+            if (leftovers > 0) {
+                LOG.info("embedded store: {} order events left by an earlier version for its relay now have their"
+                        + " positions", leftovers);
+            }
+            return store;
         } catch (RuntimeException e) {
             releaseQuietly(lock);
             throw e;

@@ -20,6 +20,11 @@ class SqliteOrderStoreContractTest extends OrderStoreContract {
     }
 
     @Override
+    protected boolean positionsAtCommit() {
+        return true;
+    }
+
+    @Override
     protected void discard() {
         TestFloodgate.deleteRecursively(dir);
     }

@@ -164,7 +164,10 @@ public interface OrderStore extends AutoCloseable {
     /**
      * Gives events that committed and have no position yet their positions, in the order the
      * store sees them committed (an order's events in the order of its changes), up to {@code max},
-     * and moves the published watermark past them. Fenced: only the relay's lock holder stamps.
+     * and moves the published watermark past them. Fenced: only the relay's lock holder stamps. A
+     * store whose write transactions run one at a time may give each event its position as it is
+     * written instead; then there is nothing to stamp. With nothing to stamp, a stale holder may
+     * not be told it is stale.
      *
      * @return how many were stamped
      * @throws io.floodgate.core.StaleFencingTokenException if a newer holder of the lock has written

@@ -100,8 +100,11 @@ enum Dialect {
                         + " FROM orders WHERE order_id = ?"
                 : "INSERT INTO order_events (event_id, type, at, change_request_id, " + ORDER_COLUMNS + ")"
                         + " SELECT CONCAT(order_id, '.', version), ?, ?, ?, " + ORDER_COLUMNS + " FROM orders WHERE order_id = ?";
-        this.insertEvent = event + selectIfAbsent;
-        this.insertCreatedEvent = event + " AND version = 1" + selectIfAbsent;
+        // with positions given here, only an event written already is passed over: a clash of
+        // positions must fail loudly, never leave a committed change without its event
+        String eventIfAbsent = positionsAtCommit ? " ON CONFLICT (event_id) DO NOTHING" : selectIfAbsent;
+        this.insertEvent = event + eventIfAbsent;
+        this.insertCreatedEvent = event + " AND version = 1" + eventIfAbsent;
         this.insertDue = "INSERT INTO payment_due (order_id, due_at, state) SELECT order_id, due_at, 'D' FROM orders"
                 + " WHERE order_id = ? AND payment_state = 'DUE'" + selectIfAbsent.replace("seq = seq", "state = state");
         this.insertOrderIfAbsent = "INSERT INTO orders (order_id, sku, idempotency_key, user_id, quantity, status,"

@@ -63,6 +63,8 @@ final class JdbcOrderStore implements OrderStore {
             "sku, name, stock, per_user_limit, starts_at, ends_at, payment_window_ms, price_amount_minor, price_currency";
     /** The mark below which every event has its position and readers may see them. */
     static final String STAMPED = "stamped";
+    /** Leftover events stamped per transaction as the store opens ({@link #stampLeftovers}). */
+    private static final int LEFTOVER_CHUNK = 10_000;
 
     private final HikariDataSource dataSource;
     private final Dialect dialect;
@@ -1083,10 +1085,19 @@ final class JdbcOrderStore implements OrderStore {
      * @return how many were stamped
      */
     int stampLeftovers() {
-        if (!dialect.positionsAtCommit) {
+        if (!dialect.positionsAtCommit || !anyUnstamped()) {
             return 0;
         }
-        return inTransaction("stamp the events left unstamped", c -> stampNext(c, Integer.MAX_VALUE));
+        // in chunks, each its own transaction: one that dies leaves the rest for the next opening,
+        // still in the order they were written and after those stamped
+        int stamped = 0;
+        while (true) {
+            int n = inTransaction("stamp the events left unstamped", c -> stampNext(c, LEFTOVER_CHUNK));
+            if (n == 0) {
+                return stamped;
+            }
+            stamped += n;
+        }
     }
 
     /** Gives up to {@code max} committed, unstamped events positions from {@code next} on, in the order they were written. */

@@ -12,4 +12,9 @@ class TestOrderStoreContractTest extends OrderStoreContract {
     protected OrderStore open() {
         return TestOrderStore.embedded();
     }
+
+    @Override
+    protected boolean positionsAtCommit() {
+        return true; // it wraps the embedded (SQLite) store
+    }
 }

@@ -155,8 +155,8 @@ final class MetricBinders {
                 + " by a later pass)", () -> expiry.stats().returnFailures());
         metrics.gauge("floodgate.events.relay.leader", "1 while this instance relays order events",
                 () -> relay.stats().leader() ? 1 : 0);
-        metrics.counter("floodgate.events.stamped", "Order events given their position by this instance's relay (none on the embedded store, whose events get theirs as they are written)",
-                () -> relay.stats().stamped());
+        metrics.counter("floodgate.events.stamped", "Order events given their position by this instance's relay"
+                + " (none on the embedded store, whose events get theirs as they are written)", () -> relay.stats().stamped());
         metrics.counter("floodgate.events.published", "Order events this instance published to Kafka",
                 () -> relay.stats().published());
         metrics.gauge("floodgate.events.readers.waiting", "GET /api/v1/events readers waiting here", feed::waiting);
